@@ -1,0 +1,250 @@
+"""The tabular classifier: feature transform, PyTorch MLP, training loop, pyfunc.
+
+This one file travels inside the saved MLflow model (``code_paths``), so the
+scorer applies exactly the transform that training used. Benchmarks import
+``fit`` from it by path; nothing here imports the rest of the project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+try:
+    from mlflow.pyfunc import PythonModel
+except ImportError:  # fit() and transform() stay usable without mlflow
+    PythonModel = object  # type: ignore[assignment,misc]
+
+EVAL_CHUNK_ROWS = 65_536
+
+
+def feature_names(spec: dict) -> list[str]:
+    return [c["name"] for c in spec["numeric"]] + [
+        c["name"] for c in spec["categorical"]
+    ]
+
+
+def transform(frame: pd.DataFrame, spec: dict) -> np.ndarray:
+    """Raw feature rows -> float32 matrix, using only statistics from train.
+
+    Numeric: missing -> train median, then standardised (a zero std counts as
+    1). Categorical: one-hot over the train categories; a missing or unseen
+    value is all zeros. An absent column is treated as entirely missing,
+    because the model signature marks every feature optional.
+    """
+    n = len(frame)
+    width = len(spec["numeric"]) + sum(
+        len(c["categories"]) for c in spec["categorical"]
+    )
+    out = np.zeros((n, width), dtype=np.float32)
+    for j, column in enumerate(spec["numeric"]):
+        if column["name"] in frame.columns:
+            raw = pd.to_numeric(frame[column["name"]], errors="coerce")
+            values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.full(n, np.nan)
+        values = np.where(np.isnan(values), column["median"], values)
+        std = column["std"] or 1.0
+        out[:, j] = (values - column["mean"]) / std
+    offset = len(spec["numeric"])
+    rows = np.arange(n)
+    for column in spec["categorical"]:
+        categories = column["categories"]
+        if column["name"] in frame.columns and categories:
+            codes = _category_codes(frame[column["name"]], categories)
+            hit = codes >= 0
+            out[rows[hit], offset + codes[hit]] = 1.0
+        offset += len(categories)
+    return out
+
+
+def _category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
+    present = column.notna().to_numpy()
+    codes = np.full(len(column), -1, dtype=np.int64)
+    if present.any():
+        # Compare as text, as preprocess fitted them, whatever dtype arrives.
+        keys = column[present].astype(str).to_numpy(dtype=object)
+        codes[present] = pd.Index(categories, dtype=object).get_indexer(keys)
+    return codes
+
+
+def build_mlp(n_inputs: int, hidden_sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = n_inputs
+    for size in hidden_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    # bf16 autocast only on CUDA; on CPU the same code runs in float32.
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _evaluate(
+    module: nn.Module, X: torch.Tensor, y: torch.Tensor, device: torch.device
+) -> tuple[float, float]:
+    module.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    with torch.no_grad(), _autocast(device):
+        for start in range(0, len(X), EVAL_CHUNK_ROWS):
+            logits = module(X[start : start + EVAL_CHUNK_ROWS]).squeeze(-1).float()
+            target = y[start : start + EVAL_CHUNK_ROWS]
+            loss_sum += loss_fn(logits, target)
+            correct += ((logits > 0).float() == target).sum()
+    return loss_sum.item() / len(X), correct.item() / len(X)
+
+
+def fit(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_valid: np.ndarray,
+    y_valid: np.ndarray,
+    *,
+    hidden_sizes: list[int],
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float,
+    seed: int,
+    device: str = "auto",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> tuple[nn.Module, list[dict[str, float]], dict[str, Any]]:
+    """Train the MLP; return (module on CPU with the best weights, history, stats).
+
+    All tensors live on the device and batches are drawn with ``randperm``:
+    no DataLoader, no host-device copies inside the loop, one sync per epoch.
+    The weights kept are those of the epoch with the lowest validation loss.
+    On CPU, a fixed seed gives the same weights run after run.
+    """
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    generator = torch.Generator(device=dev)
+    generator.manual_seed(seed)
+    Xt = torch.as_tensor(X_train, dtype=torch.float32, device=dev)
+    yt = torch.as_tensor(y_train, dtype=torch.float32, device=dev)
+    Xv = torch.as_tensor(X_valid, dtype=torch.float32, device=dev)
+    yv = torch.as_tensor(y_valid, dtype=torch.float32, device=dev)
+
+    module = build_mlp(Xt.shape[1], hidden_sizes).to(dev)
+    optimizer = torch.optim.AdamW(
+        module.parameters(), lr=learning_rate, weight_decay=weight_decay
+    )
+    loss_fn = nn.BCEWithLogitsLoss()
+    n = len(Xt)
+    history: list[dict[str, float]] = []
+    best_loss, best_epoch, best_state = math.inf, 0, None
+
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        module.train()
+        order = torch.randperm(n, device=dev, generator=generator)
+        loss_sum = torch.zeros((), device=dev)
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            with _autocast(dev):
+                logits = module(Xt[index]).squeeze(-1)
+            loss = loss_fn(logits.float(), yt[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(index)
+        valid_loss, valid_accuracy = _evaluate(module, Xv, yv, dev)
+        record = {
+            "epoch": epoch,
+            "train_loss": loss_sum.item() / n,
+            "valid_loss": valid_loss,
+            "valid_accuracy": valid_accuracy,
+        }
+        history.append(record)
+        if valid_loss < best_loss:
+            best_loss, best_epoch = valid_loss, epoch
+            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        if on_epoch is not None:
+            on_epoch(record)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    seconds = time.perf_counter() - started
+
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    stats = {
+        "seconds": seconds,
+        "samples_per_second": epochs * n / seconds if seconds > 0 else math.inf,
+        "device": str(dev),
+        "best_epoch": best_epoch,
+        "best_valid_loss": best_loss,
+        "parameters": sum(p.numel() for p in module.parameters()),
+    }
+    return module.cpu(), history, stats
+
+
+def save_weights(module: nn.Module, hidden_sizes: list[int], path: str) -> None:
+    n_inputs = next(module.parameters()).shape[1]
+    # Plain tensors and ints only, so load_context can use weights_only=True.
+    payload = {
+        "format": 1,
+        "n_inputs": int(n_inputs),
+        "hidden_sizes": [int(size) for size in hidden_sizes],
+        "state_dict": module.state_dict(),
+    }
+    torch.save(payload, path)
+
+
+class TabularClassifier(PythonModel):
+    """MLflow pyfunc: raw feature rows in, ``label`` and ``probability`` out."""
+
+    def load_context(self, context: Any) -> None:
+        with open(context.artifacts["preprocessor"]) as handle:
+            self.spec = json.load(handle)
+        payload = torch.load(
+            context.artifacts["weights"], map_location="cpu", weights_only=True
+        )
+        self.module = build_mlp(payload["n_inputs"], payload["hidden_sizes"])
+        self.module.load_state_dict(payload["state_dict"])
+        self.module.eval()
+
+    def predict(
+        self,
+        context: Any,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        frame = (
+            model_input
+            if isinstance(model_input, pd.DataFrame)
+            else pd.DataFrame(model_input)
+        )
+        features = torch.from_numpy(transform(frame, self.spec))
+        with torch.no_grad():
+            probability = torch.sigmoid(self.module(features).squeeze(-1)).numpy()
+        negative, positive = self.spec["classes"]
+        return pd.DataFrame(
+            {
+                "label": np.where(probability >= 0.5, positive, negative),
+                "probability": probability.astype(np.float64),
+            },
+            index=frame.index,
+        )

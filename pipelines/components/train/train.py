@@ -1,0 +1,262 @@
+"""Train the tabular MLP on prepared splits and save it as an MLflow model.
+
+Params and per-epoch train_loss / valid_loss / valid_accuracy go to MLflow
+when MLFLOW_TRACKING_URI is set. The model is written with
+``mlflow.pyfunc.save_model`` (not logged: Azure ML does not accept MLflow 3
+``log_model``), so the step's output folder is the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+import tabular_model
+
+ROW_ID = "row_id"
+# The model needs these at load time; mlflow may be installed as mlflow-skinny
+# (the Azure ML environments do, as azureml-mlflow caps it).
+PINNED = (
+    ("torch",),
+    ("pandas",),
+    ("numpy",),
+    ("mlflow", "mlflow-skinny"),
+    ("cloudpickle",),
+)
+
+
+class InputError(Exception):
+    """A problem the user fixes by changing one of the step's inputs."""
+
+
+def parse_hidden_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = [0]
+    if any(size < 1 for size in sizes):
+        raise InputError(
+            f"hidden_sizes '{text}' is not a comma list of positive integers: "
+            "pass e.g. --hidden_sizes 64,32 (or '' for a linear model)"
+        )
+    return sizes
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise InputError(f"{name} must be at least 1: got {getattr(args, name)}")
+    if not args.learning_rate > 0:
+        raise InputError(f"learning_rate must be positive: got {args.learning_rate}")
+    if args.weight_decay < 0:
+        raise InputError(f"weight_decay must be >= 0: got {args.weight_decay}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise InputError(
+            "device 'cuda' was asked for but no CUDA device is visible: "
+            "pass --device auto or --device cpu"
+        )
+
+
+@contextlib.contextmanager
+def tracking(step: str) -> Iterator[Any]:
+    """Yield the mlflow module inside a run, or None when tracking is off."""
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        print("MLFLOW_TRACKING_URI is not set: metrics are not tracked")
+        yield None
+        return
+    import mlflow
+
+    tags = {"mlops.step": os.environ.get("MLOPS_STEP", step)}
+    if os.environ.get("MLOPS_PIPELINE_RUN_ID"):
+        tags["mlops.pipeline_run"] = os.environ["MLOPS_PIPELINE_RUN_ID"]
+    with mlflow.start_run(run_name=tags["mlops.step"], tags=tags):
+        yield mlflow
+
+
+def requirements() -> list[str]:
+    # Exact pins, without local tags such as "+cpu": the same model then
+    # installs the CUDA or CPU build of the same torch release.
+    pins = []
+    for names in PINNED:
+        for name in names:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+            pins.append(f"{name}=={version.split('+')[0]}")
+            break
+    return pins
+
+
+def save_model(
+    module: torch.nn.Module,
+    spec: dict,
+    hidden_sizes: list[int],
+    train_features: pd.DataFrame,
+    output: Path,
+    extra: dict,
+) -> None:
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    with tempfile.TemporaryDirectory(prefix="mlops-train-") as tmp:
+        staging = Path(tmp)
+        (staging / "preprocessor.json").write_text(json.dumps(spec, indent=2))
+        tabular_model.save_weights(module, hidden_sizes, str(staging / "weights.pt"))
+        python_model = tabular_model.TabularClassifier()
+
+        # Every feature may be null or absent at serving time (the transform
+        # imputes it), and an integer column turns float64 once a null comes
+        # in: declare numeric features as double and all features optional.
+        numeric = {c["name"] for c in spec["numeric"]}
+        as_double = {name: "float64" for name in numeric}
+        example = train_features.head(3).astype(as_double)
+        sample = train_features.head(1000).astype(as_double)
+        signature = infer_signature(sample, predict_sample(module, spec, sample))
+        signature.inputs = Schema(
+            [
+                ColSpec(col.type, col.name, required=False)
+                for col in signature.inputs.inputs
+            ]
+        )
+        model_dir = staging / "model"
+        mlflow.pyfunc.save_model(
+            path=str(model_dir),
+            python_model=python_model,
+            artifacts={
+                "preprocessor": str(staging / "preprocessor.json"),
+                "weights": str(staging / "weights.pt"),
+            },
+            code_paths=[tabular_model.__file__],
+            signature=signature,
+            input_example=example,
+            pip_requirements=requirements(),
+        )
+        (model_dir / "training.json").write_text(json.dumps(extra, indent=2) + "\n")
+        # The runner (and Azure ML) hands us an existing, empty output folder;
+        # save_model refuses existing paths, so build aside and move in.
+        output.mkdir(parents=True, exist_ok=True)
+        for entry in model_dir.iterdir():
+            target = output / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            shutil.move(str(entry), str(target))
+
+
+def predict_sample(module: torch.nn.Module, spec: dict, rows: pd.DataFrame) -> Any:
+    model = tabular_model.TabularClassifier()
+    model.spec, model.module = spec, module.eval()
+    return model.predict(None, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prepared", required=True, type=Path)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--learning_rate", type=float, default=0.003)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--hidden_sizes", default="64,32")
+    parser.add_argument("--weight_decay", type=float, default=0.0001)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--model", required=True, type=Path)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        hidden_sizes = parse_hidden_sizes(args.hidden_sizes)
+        check_args(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    spec = json.loads((args.prepared / "preprocessor.json").read_text())
+    target, positive = spec["target"], spec["classes"][1]
+    names = tabular_model.feature_names(spec)
+    train = pd.read_parquet(args.prepared / "train.parquet")
+    valid = pd.read_parquet(args.prepared / "valid.parquet")
+    X_train = tabular_model.transform(train[names], spec)
+    X_valid = tabular_model.transform(valid[names], spec)
+    y_train = (train[target] == positive).to_numpy(dtype=np.float32)
+    y_valid = (valid[target] == positive).to_numpy(dtype=np.float32)
+    device = tabular_model.resolve_device(args.device)
+    print(
+        f"train {X_train.shape[0]} rows, valid {X_valid.shape[0]} rows, "
+        f"{X_train.shape[1]} inputs; hidden {hidden_sizes}; device {device}"
+    )
+
+    params = {k: v for k, v in vars(args).items() if k not in ("prepared", "model")}
+    every = max(1, args.epochs // 10)
+    with tracking("train") as mlflow:
+        if mlflow is not None:
+            mlflow.log_params({**params, "device_resolved": str(device)})
+
+        def on_epoch(record: dict[str, float]) -> None:
+            epoch = int(record["epoch"])
+            if mlflow is not None:
+                values = {k: v for k, v in record.items() if k != "epoch"}
+                mlflow.log_metrics(values, step=epoch)
+            if epoch == 1 or epoch % every == 0 or epoch == args.epochs:
+                print(
+                    f"epoch {epoch:>4}/{args.epochs}: "
+                    f"train_loss {record['train_loss']:.4f} "
+                    f"valid_loss {record['valid_loss']:.4f} "
+                    f"valid_accuracy {record['valid_accuracy']:.4f}"
+                )
+
+        module, history, stats = tabular_model.fit(
+            X_train,
+            y_train,
+            X_valid,
+            y_valid,
+            hidden_sizes=hidden_sizes,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            weight_decay=args.weight_decay,
+            seed=args.seed,
+            device=str(device),
+            on_epoch=on_epoch,
+        )
+        print(
+            f"best epoch {stats['best_epoch']} (valid_loss "
+            f"{stats['best_valid_loss']:.4f}); {stats['samples_per_second']:.0f} "
+            f"samples/s over {stats['seconds']:.2f} s"
+        )
+        if mlflow is not None:
+            mlflow.log_metrics(
+                {
+                    "best_epoch": stats["best_epoch"],
+                    "best_valid_loss": stats["best_valid_loss"],
+                    "samples_per_second": stats["samples_per_second"],
+                    "train_seconds": stats["seconds"],
+                }
+            )
+        extra = {
+            "schema": "mlops-actions/training",
+            "version": 1,
+            "params": params,
+            "stats": stats,
+            "history": history,
+        }
+        save_model(module, spec, hidden_sizes, train[names], args.model, extra)
+    print(f"saved MLflow model -> {args.model}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

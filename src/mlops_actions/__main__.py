@@ -1,0 +1,3 @@
+from mlops_actions.cli import main
+
+main()

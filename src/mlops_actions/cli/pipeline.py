@@ -1,0 +1,115 @@
+"""``mlops pipeline``: validate and run Azure ML CLI v2 pipeline files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mlops_actions.errors import UsageError
+
+FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.group()
+def pipeline() -> None:
+    """Validate and run pipelines written in Azure ML CLI v2 YAML."""
+
+
+@pipeline.command()
+@click.argument("file", type=FILE)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def validate(file: Path, as_json: bool) -> None:
+    """Check FILE with azure-ai-ml and with our graph checks.
+
+    Catches what azure-ai-ml misses: bindings to jobs or outputs that do not
+    exist, unknown input names, literals of the wrong type, cycles, missing
+    component files and scripts. Exits 2 naming file, job and field.
+    """
+    from mlops_actions.pipeline.azure_check import azure_problems
+    from mlops_actions.pipeline.checks import check_pipeline, execution_order
+    from mlops_actions.pipeline.spec import load_pipeline
+
+    spec = load_pipeline(file)
+    problems = check_pipeline(spec)
+    if not problems:
+        problems = azure_problems(file)
+    if as_json:
+        report = {
+            "file": str(file),
+            "valid": not problems,
+            "jobs": execution_order(spec) if not problems else list(spec.jobs),
+            "problems": [p.__dict__ | {"file": str(p.file)} for p in problems],
+        }
+        click.echo(json.dumps(report, indent=2))
+    if problems:
+        raise UsageError(str(problems[0]), detail=_more(problems))
+    if not as_json:
+        order = " -> ".join(execution_order(spec))
+        click.echo(f"ok: {file}: {len(spec.jobs)} jobs ({order})")
+
+
+@pipeline.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a pipeline input (repeatable).",
+)
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    show_envvar=True,
+    help="Reuse steps whose component, code and inputs are unchanged.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
+@click.pass_obj
+def run(
+    obj, file: Path, overrides: tuple[str, ...], cache: bool, as_json: bool
+) -> None:
+    """Run FILE's steps in dependency order and print the metrics and outputs.
+
+    With the local backend each step is a subprocess of this interpreter; its
+    folders live under .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow
+    tracks to sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
+    """
+    from mlops_actions.cli import render
+    from mlops_actions.pipeline.checks import check_pipeline
+    from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
+    from mlops_actions.pipeline.local import LocalRunner
+    from mlops_actions.pipeline.spec import load_pipeline
+    from mlops_actions.settings import state_dir
+
+    if obj.backend != "local":
+        raise UsageError(
+            f"--backend {obj.backend}: pipeline run supports only the local backend "
+            "in this version; use --backend local"
+        )
+    values = parse_overrides(overrides)
+    spec = load_pipeline(file)
+    if problems := check_pipeline(spec):
+        raise UsageError(f"{problems[0]}", detail=_more(problems))
+    resolve_inputs(spec, values)  # refuse a bad --set before anything starts
+    runner = LocalRunner(
+        state_dir(),
+        use_cache=cache,
+        on_event=render.step_event if obj.verbosity >= 0 else None,
+        echo=sys.stderr if obj.verbosity > 0 else None,
+    )
+    if obj.verbosity >= 0:
+        render.run_header(spec, runner)
+    record = runner.run(spec, values)
+    if as_json:
+        click.echo(json.dumps(record.to_json(), indent=2, sort_keys=True))
+    else:
+        render.run_summary(record)
+
+
+def _more(problems: list) -> str | None:
+    """Problems after the first, one ``error:`` line each."""
+    return "\n".join(f"error: {p}" for p in problems[1:]) or None

@@ -1,0 +1,75 @@
+"""Terminal rendering shared by commands: progress on stderr, results on stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mlops_actions.pipeline.local import LocalRunner, StepEvent
+from mlops_actions.pipeline.record import RunRecord
+from mlops_actions.pipeline.spec import Pipeline
+
+
+def shown(path: str | Path) -> str:
+    """A path relative to the working directory when it lies below it."""
+    try:
+        return os.path.relpath(path) if Path(path).is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def run_header(spec: Pipeline, runner: LocalRunner) -> None:
+    click.echo(
+        f"pipeline {spec.name}: {len(spec.jobs)} steps, local backend, "
+        f"state in {shown(runner.state)}",
+        err=True,
+    )
+    not_used = sorted({*_not_used(spec)})
+    if not_used:
+        click.echo(
+            f"not used locally: {', '.join(not_used)} "
+            f"(steps run with {runner.interpreter})",
+            err=True,
+        )
+
+
+def _not_used(spec: Pipeline) -> list[str]:
+    from mlops_actions.pipeline.local import _not_used as not_used
+
+    return not_used(spec)
+
+
+def step_event(event: StepEvent) -> None:
+    prefix = f"[{event.index}/{event.total}] {event.step}"
+    if event.status == "started":
+        text = f"{prefix}: started"
+    elif event.status == "reused":
+        text = f"{prefix}: reused from run {event.reused_from}"
+    else:
+        text = f"{prefix}: {event.status} in {event.seconds:.2f}s"
+    click.echo(text, err=True)
+    sys.stderr.flush()
+
+
+def run_summary(record: RunRecord) -> None:
+    metrics = record.metrics
+    if metrics:
+        click.echo(f"metrics ({metrics['step']}: {shown(metrics['path'])}):")
+        values = metrics.get("metrics") or {}
+        width = max((len(k) for k in values), default=0)
+        for name, value in values.items():
+            number = f"{value:.4f}" if isinstance(value, float) else str(value)
+            click.echo(f"  {name:<{width}}  {number}")
+    if record.outputs:
+        click.echo("outputs:")
+        width = max(len(k) for k in record.outputs)
+        for name, path in record.outputs.items():
+            click.echo(f"  {name:<{width}}  {shown(path)}")
+    reused = sum(1 for s in record.steps if s.status == "reused")
+    click.echo(
+        f"run {record.run_id} completed in {record.seconds:.2f}s: "
+        f"{len(record.steps)} steps, {reused} reused ({shown(record.folder)})"
+    )

@@ -1,0 +1,1 @@
+"""Pipelines in Azure ML CLI v2 YAML: load, validate, run locally or on Azure."""

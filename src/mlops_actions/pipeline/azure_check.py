@@ -1,0 +1,64 @@
+"""Azure ML's own validation of a pipeline file, run offline with azure-ai-ml."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from mlops_actions.errors import MissingDependency
+from mlops_actions.pipeline.checks import Problem
+from mlops_actions.pipeline.yamlfile import load_yaml
+
+
+def azure_problems(path: Path) -> list[Problem]:
+    """Load ``path`` with ``azure.ai.ml.load_job`` and run its validation."""
+    try:
+        from azure.ai.ml import load_job
+        from azure.ai.ml.exceptions import ValidationException
+    except ImportError:
+        raise MissingDependency(
+            "azure-ai-ml", "azure", "validation against Azure ML's schema"
+        ) from None
+    # The SDK logs each validation error at WARNING on top of returning it.
+    logging.getLogger("azure.ai.ml").setLevel(logging.ERROR)
+    doc = load_yaml(path, "pipeline file")
+    try:
+        job = load_job(source=path)
+    except ValidationException as exc:
+        return _schema_problems(path, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the SDK raises many unrelated types
+        return [Problem(path, None, "azure-ai-ml", _one_line(f"{exc}"))]
+    result = job._validate()  # the CLI's `az ml job validate` runs the same
+    problems = []
+    for where, message in sorted(result.error_messages.items()):
+        parts = tuple(str(where).split("."))
+        problems.append(Problem(path, doc.line(parts), str(where), _one_line(message)))
+    return problems
+
+
+def _schema_problems(path: Path, text: str) -> list[Problem]:
+    """Problems from the JSON report a schema ValidationException carries."""
+    start = text.find("{")
+    try:
+        errors = json.loads(text[start:])["errors"]
+    except (ValueError, KeyError, TypeError):
+        return [Problem(path, None, "azure-ai-ml", _one_line(text))]
+    problems = []
+    for error in errors:
+        file, _, line = str(error.get("location", "")).partition("#line ")
+        message = re.split(r"[;\n]", str(error.get("message", "")))[0]
+        problems.append(
+            Problem(
+                Path(file) if file else path,
+                int(line) if line.isdigit() else None,
+                str(error.get("path", "azure-ai-ml")),
+                _one_line(message.strip("[]'\" ")),
+            )
+        )
+    return problems
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,92 @@
+"""The ``${{...}}`` bindings of Azure ML CLI v2 YAML, and command rendering.
+
+Commands run without a shell: the template is split into tokens first and
+values are substituted inside tokens, so a value can never become shell syntax.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+EXPRESSION = re.compile(r"\$\{\{\s*([^{}]*?)\s*\}\}")
+#: ``$[[ ... ]]`` wraps a part of a command used only when its inputs are set.
+OPTIONAL_PART = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+PARENT_INPUT = re.compile(rf"parent\.inputs\.({_NAME})")
+PARENT_OUTPUT = re.compile(rf"parent\.outputs\.({_NAME})")
+JOB_OUTPUT = re.compile(rf"parent\.jobs\.({_NAME})\.outputs\.({_NAME})")
+COMMAND_REF = re.compile(rf"(inputs|outputs)\.({_NAME})")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a pipeline job's input or output value refers to."""
+
+    kind: str  # "parent-input" | "parent-output" | "job-output"
+    name: str
+    job: str | None = None
+
+
+def parse_binding(value: object) -> Binding | None | str:
+    """A binding for ``${{parent...}}`` values, None for plain literals.
+
+    Returns the offending expression text when a value holds an expression this
+    backend does not understand (or mixes text and an expression).
+    """
+    if isinstance(value, dict) and "path" in value:
+        value = value["path"]
+    if not isinstance(value, str) or "${{" not in value:
+        return None
+    match = EXPRESSION.fullmatch(value.strip())
+    if not match:
+        return value
+    expr = match.group(1)
+    if m := PARENT_INPUT.fullmatch(expr):
+        return Binding("parent-input", m.group(1))
+    if m := PARENT_OUTPUT.fullmatch(expr):
+        return Binding("parent-output", m.group(1))
+    if m := JOB_OUTPUT.fullmatch(expr):
+        return Binding("job-output", m.group(2), job=m.group(1))
+    return expr
+
+
+def command_references(command: str) -> list[tuple[str, str]]:
+    """Every ``(inputs|outputs, name)`` a component command refers to."""
+    refs = []
+    for expr in EXPRESSION.findall(command):
+        m = COMMAND_REF.fullmatch(expr)
+        refs.append((m.group(1), m.group(2)) if m else ("?", expr))
+    return refs
+
+
+def render_command(
+    command: str, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
+) -> list[str]:
+    """Argument vector for ``command`` with every reference substituted.
+
+    An optional part ``$[[...]]`` is dropped when an input it names is unset.
+    """
+
+    def keep_optional(match: re.Match[str]) -> str:
+        part = match.group(1)
+        for kind, name in command_references(part):
+            if kind == "inputs" and inputs.get(name) is None:
+                return ""
+        return part
+
+    command = OPTIONAL_PART.sub(keep_optional, command)
+
+    def value(match: re.Match[str]) -> str:
+        m = COMMAND_REF.fullmatch(match.group(1))
+        if not m:
+            raise KeyError(match.group(1))
+        kind, name = m.groups()
+        found = inputs.get(name) if kind == "inputs" else outputs.get(name)
+        if found is None:
+            raise KeyError(f"{kind}.{name}")
+        return found
+
+    return [EXPRESSION.sub(value, token) for token in shlex.split(command)]

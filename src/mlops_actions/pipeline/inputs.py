@@ -1,0 +1,72 @@
+"""Pipeline input values: the file's literals, with ``--set`` overrides applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlops_actions.errors import UsageError
+from mlops_actions.pipeline.spec import Pipeline, input_type, input_value
+
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off")
+
+
+def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``name=value`` strings from ``--set`` as a mapping (last one wins)."""
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
+        found[name.strip()] = value
+    return found
+
+
+def resolve_inputs(pipeline: Pipeline, overrides: dict[str, str]) -> dict[str, Any]:
+    """Every pipeline input's value, typed; data paths made absolute."""
+    unknown = sorted(set(overrides) - set(pipeline.inputs))
+    if unknown:
+        known = ", ".join(pipeline.inputs) or "none"
+        raise UsageError(
+            f"--set {unknown[0]}: {pipeline.path} has no input {unknown[0]!r} "
+            f"(known: {known})"
+        )
+    values: dict[str, Any] = {}
+    for name, raw in pipeline.inputs.items():
+        declared = input_type(raw) or "string"
+        if name in overrides:
+            values[name] = coerce(name, overrides[name], declared, Path.cwd())
+        else:
+            value = input_value(raw)
+            if isinstance(raw, dict) and "path" in raw and value is not None:
+                value = _absolute(str(value), pipeline.path.parent)
+            values[name] = value
+    return values
+
+
+def coerce(name: str, text: str, declared: str, base: Path) -> Any:
+    """``text`` as the type the input declares; a clear error otherwise."""
+    try:
+        if declared == "integer":
+            return int(text)
+        if declared == "number":
+            return float(text)
+    except ValueError:
+        article = "an" if declared == "integer" else "a"
+        raise UsageError(
+            f"--set {name}={text}: expected {article} {declared}"
+        ) from None
+    if declared == "boolean":
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise UsageError(f"--set {name}={text}: expected true or false")
+    if declared in ("string",):
+        return text
+    return _absolute(text, base)
+
+
+def _absolute(path: str, base: Path) -> str:
+    if "://" in path and not path.startswith("file://"):
+        return path
+    return str((base / path.removeprefix("file://")).resolve())

@@ -1,0 +1,32 @@
+"""Environment variable names and defaults shared by the CLI and the backends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Every option ``--x`` of ``mlops <group> <command>`` also reads
+#: ``MLOPS_<GROUP>_<COMMAND>_<X>``; global options read ``MLOPS_<X>``.
+ENV_PREFIX = "MLOPS"
+ENV_BACKEND = "MLOPS_BACKEND"
+ENV_DEBUG = "MLOPS_DEBUG"
+#: Root of local state (runs, step cache, MLflow database).
+ENV_HOME = "MLOPS_HOME"
+
+BACKENDS = ("local", "azure")
+DEFAULT_BACKEND = "local"
+
+
+def state_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where the local backend keeps runs, cache and the MLflow database."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(ENV_HOME) or ".mlops")
+
+
+def default_tracking_uri(state: Path) -> str:
+    """MLflow on SQLite inside the state folder (absolute, so steps agree)."""
+    return f"sqlite:///{(state / 'mlflow.db').resolve()}"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(ENV_DEBUG, "") not in ("", "0", "false")
