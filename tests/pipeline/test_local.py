@@ -236,3 +236,40 @@ def test_ctrl_c_stops_the_step_and_nothing_is_reused(toy, tmp_path):
         json.loads(p.read_text())["step"].endswith("consume/step.json")
         for p in Path(".mlops/cache").glob("*.json")
     )
+
+
+def test_inside_actions_outputs_and_summary_are_written(
+    mlops, toy, tmp_path, monkeypatch
+):
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    rid = run_id(mlops("pipeline", "run", str(toy)))
+    text = output.read_text()
+    delimiters = re.findall(r"^run-id<<(\S+)$", text, re.M)
+    assert len(delimiters) == 1
+    assert f"run-id<<{delimiters[0]}\n{rid}\n{delimiters[0]}\n" in text
+    assert re.search(r"^status<<(\S+)\ncompleted\n\1$", text, re.M)
+    assert re.search(
+        r"^output-result<<(\S+)\n/\S+/consume/outputs/result\n\1$", text, re.M
+    )
+    lines = [
+        re.sub(r"\d+\.\d\d s", "N s", ln) for ln in summary.read_text().splitlines()
+    ]
+    assert lines[:6] == [
+        f"### Pipeline `toy`: run `{rid}` completed",
+        "",
+        "| step | status | time | reused from |",
+        "|---|---|---|---|",
+        "| produce | completed | N s |  |",
+        "| consume | completed | N s |  |",
+    ]
+    assert "| lines | 3 |" in summary.read_text()
+
+
+def test_inside_actions_a_failure_is_annotated(mlops, toy, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = mlops("pipeline", "run", str(toy), "--set", "fail_with=1")
+    assert result.code == 3
+    assert "::error::step consume failed with exit code 1\n" in result.out

@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(ExitCode.USAGE)
     except MlopsError as exc:
+        from mlops_actions import gha
+
+        gha.error(exc.message)  # an annotation on the run, inside Actions only
         click.echo(f"error: {exc.message}", err=True)
         if exc.detail:
             click.echo(exc.detail.rstrip("\n"), err=True)

@@ -104,6 +104,7 @@ def run(
     if obj.verbosity >= 0:
         render.run_header(spec, runner)
     record = runner.run(spec, values)
+    render.run_to_actions(record)
     if as_json:
         click.echo(json.dumps(record.to_json(), indent=2, sort_keys=True))
     else:

@@ -73,3 +73,35 @@ def run_summary(record: RunRecord) -> None:
         f"run {record.run_id} completed in {record.seconds:.2f}s: "
         f"{len(record.steps)} steps, {reused} reused ({shown(record.folder)})"
     )
+
+
+def run_to_actions(record: RunRecord) -> None:
+    """Outputs and a step summary for the run, when inside GitHub Actions."""
+    from mlops_actions import gha
+
+    if not gha.in_actions():
+        return
+    outputs = {
+        "run-id": record.run_id,
+        "status": record.status,
+        "run-folder": record.folder,
+        "metrics-json": record.metrics.get("path", ""),
+    }
+    outputs.update({f"output-{name}": path for name, path in record.outputs.items()})
+    gha.set_outputs(outputs)
+    rows = [
+        f"| {s.name} | {s.status} | {s.seconds:.2f} s | {s.reused_from or ''} |"
+        for s in record.steps
+    ]
+    lines = [
+        f"### Pipeline `{record.pipeline}`: run `{record.run_id}` {record.status}",
+        "",
+        "| step | status | time | reused from |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    values = record.metrics.get("metrics") or {}
+    if values:
+        lines += ["", "| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in values.items()]
+    gha.append_summary("\n".join(lines) + "\n")
