@@ -16,7 +16,7 @@ import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = [
     "add_mask",
@@ -159,18 +159,24 @@ def _emit(line: str, stream: TextIO | None, environ: Mapping[str, str] | None) -
     out.flush()
 
 
-def _annotate(
-    kind: str,
+def annotate(
+    level: str,
     message: str,
-    file: str | None,
-    line: int | None,
-    col: int | None,
-    end_line: int | None,
-    end_column: int | None,
-    title: str | None,
-    stream: TextIO | None,
-    environ: Mapping[str, str] | None,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    end_line: int | None = None,
+    end_column: int | None = None,
+    title: str | None = None,
+    stream: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> None:
+    """Print a ``::error``/``::warning``/``::notice`` annotation (inside Actions
+    only), properties in GitHub's order file, line, endLine, col, endColumn,
+    title; None omitted."""
+    if level not in ("error", "warning", "notice"):
+        raise ValueError(f"unknown annotation level {level!r}")
     properties = {
         "file": file,
         "line": line,
@@ -179,71 +185,22 @@ def _annotate(
         "endColumn": end_column,
         "title": title,
     }
-    _emit(format_command(kind, message, properties), stream, environ)
+    _emit(format_command(level, message, properties), stream, environ)
 
 
-def error(
-    message: str,
-    *,
-    file: str | None = None,
-    line: int | None = None,
-    col: int | None = None,
-    end_line: int | None = None,
-    end_column: int | None = None,
-    title: str | None = None,
-    stream: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> None:
-    """Print an ``::error`` annotation (inside Actions only), properties in
-    GitHub's order file, line, endLine, col, endColumn, title; None omitted."""
-    _annotate(
-        "error", message, file, line, col, end_line, end_column, title, stream, environ
-    )
+def error(message: str, **where: Any) -> None:
+    """``annotate("error", message, ...)``: same keywords."""
+    annotate("error", message, **where)
 
 
-def warning(
-    message: str,
-    *,
-    file: str | None = None,
-    line: int | None = None,
-    col: int | None = None,
-    end_line: int | None = None,
-    end_column: int | None = None,
-    title: str | None = None,
-    stream: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> None:
-    """Print a ``::warning`` annotation; same contract as :func:`error`."""
-    _annotate(
-        "warning",
-        message,
-        file,
-        line,
-        col,
-        end_line,
-        end_column,
-        title,
-        stream,
-        environ,
-    )
+def warning(message: str, **where: Any) -> None:
+    """``annotate("warning", message, ...)``: same keywords."""
+    annotate("warning", message, **where)
 
 
-def notice(
-    message: str,
-    *,
-    file: str | None = None,
-    line: int | None = None,
-    col: int | None = None,
-    end_line: int | None = None,
-    end_column: int | None = None,
-    title: str | None = None,
-    stream: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> None:
-    """Print a ``::notice`` annotation; same contract as :func:`error`."""
-    _annotate(
-        "notice", message, file, line, col, end_line, end_column, title, stream, environ
-    )
+def notice(message: str, **where: Any) -> None:
+    """``annotate("notice", message, ...)``: same keywords."""
+    annotate("notice", message, **where)
 
 
 def add_mask(

@@ -132,3 +132,20 @@ def test_non_binary_target_is_a_usage_error(workdir):
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].startswith("error: step preprocess: ")
     assert "species" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (
+            "epochs=0",
+            "error: --set epochs=0: 0 is below the minimum 1 "
+            "(input epochs of step train)",
+        ),
+        ("epochs=2.5", "error: --set epochs=2.5: expected an integer"),
+    ],
+)
+def test_bad_hyperparameter_is_refused_before_any_step(workdir, setting, message):
+    result = _mlops(workdir, "pipeline", "run", str(PIPELINE), "--set", setting)
+    assert result.returncode == 2
+    assert result.stderr == message + "\n"

@@ -91,6 +91,16 @@ CASES = {
         r"pipeline.yml:\d+: jobs.train.inputs.seed: pipeline input 'sead' is not "
         r"declared",
     ),
+    "value outside enum": (
+        _set(["jobs", "train", "inputs", "device"], "gpu"),
+        r"pipeline.yml:\d+: jobs.train.inputs.device: 'gpu' is not one of auto, cpu, "
+        r"cuda",
+    ),
+    "value below minimum": (
+        _set(["inputs", "epochs"], 0),
+        r"pipeline.yml:\d+: jobs.train.inputs.epochs: pipeline input 'epochs': 0 is "
+        r"below the minimum 1",
+    ),
     "cycle": (
         _set(
             ["jobs", "ingest", "inputs", "source"],

@@ -118,7 +118,7 @@ def _check_value(pipeline: Pipeline, port: Port, value: Any) -> str | None:
         if port.is_data:
             path = input_value(value)
             return None if isinstance(path, str) else f"{port.type} needs a path"
-        return _type_mismatch(port.type, value)
+        return _type_mismatch(port.type, value) or port.refuses(value)
     if binding.kind == "parent-output":
         return "inputs cannot bind to ${{parent.outputs...}}"
     if binding.kind == "parent-input":
@@ -128,6 +128,8 @@ def _check_value(pipeline: Pipeline, port: Port, value: Any) -> str | None:
         raw = pipeline.inputs[binding.name]
         if port.is_data:
             return None
+        if refused := port.refuses(input_value(raw)):
+            return f"pipeline input {binding.name!r}: {refused}"
         declared = input_type(raw)
         if declared in (None, port.type) or (declared, port.type) == (
             "integer",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import UsageError
+from mlops_actions.pipeline.expressions import Binding, parse_binding
 from mlops_actions.pipeline.spec import Pipeline, input_type, input_value
 
 _TRUE = ("true", "yes", "1", "on")
@@ -42,7 +43,26 @@ def resolve_inputs(pipeline: Pipeline, overrides: dict[str, str]) -> dict[str, A
             if isinstance(raw, dict) and "path" in raw and value is not None:
                 value = _absolute(str(value), pipeline.path.parent)
             values[name] = value
+    for name in overrides:
+        if refused := _refused(pipeline, name, values[name]):
+            raise UsageError(f"--set {name}={overrides[name]}: {refused}")
     return values
+
+
+def _refused(pipeline: Pipeline, name: str, value: Any) -> str | None:
+    """Why a step's input bound to pipeline input ``name`` refuses ``value``."""
+    for job in pipeline.jobs.values():
+        if job.component is None:
+            continue
+        for port_name, raw in job.inputs.items():
+            binding = parse_binding(raw)
+            port = job.component.inputs.get(port_name)
+            if port is None or not isinstance(binding, Binding):
+                continue
+            if binding.kind == "parent-input" and binding.name == name:
+                if refused := port.refuses(value):
+                    return f"{refused} (input {port_name} of step {job.name})"
+    return None
 
 
 def coerce(name: str, text: str, declared: str, base: Path) -> Any:

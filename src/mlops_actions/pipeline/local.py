@@ -369,9 +369,13 @@ def _local_path(value: str | None) -> Path | None:
 
 
 def _not_used(pipeline: Pipeline) -> list[str]:
+    """The compute targets and environments the jobs name, as ``kind value``."""
     seen: list[str] = []
     for job in pipeline.jobs.values():
         env = job.component.environment if job.component else None
+        if job.component and isinstance(env, str) and env.startswith("file:"):
+            path = (job.component.path.parent / env.removeprefix("file:")).resolve()
+            env = os.path.relpath(path)
         for what, value in (("compute", job.compute), ("environment", env)):
             if value and isinstance(value, str) and f"{what} {value}" not in seen:
                 seen.append(f"{what} {value}")

@@ -24,10 +24,24 @@ class Port:
     type: str
     default: Any = None
     optional: bool = False
+    enum: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
 
     @property
     def is_data(self) -> bool:
         return self.type not in LITERAL_TYPES
+
+    def refuses(self, value: Any) -> str | None:
+        """Why ``value`` breaks this input's ``enum``/``min``/``max``, if it does."""
+        if self.enum and value not in self.enum:
+            return f"{value!r} is not one of {', '.join(map(str, self.enum))}"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and self.min is not None and value < self.min:
+            return f"{value!r} is below the minimum {self.min:g}"
+        if number and self.max is not None and value > self.max:
+            return f"{value!r} is above the maximum {self.max:g}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,9 @@ def _ports(raw: Any) -> dict[str, Port]:
             type=str(spec.get("type", "string")),
             default=spec.get("default"),
             optional=bool(spec.get("optional", False)),
+            enum=tuple(spec.get("enum") or ()),
+            min=spec.get("min"),
+            max=spec.get("max"),
         )
     return ports
 
