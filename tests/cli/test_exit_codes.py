@@ -73,3 +73,10 @@ def test_internal_error_exits_70_without_traceback(mlops, monkeypatch, toy):
     assert "Traceback" not in result.err
     monkeypatch.setenv("MLOPS_DEBUG", "1")
     assert "Traceback" in mlops("pipeline", "run", str(toy)).err
+
+
+def test_error_with_a_newline_stays_on_one_line(mlops, toy):
+    result = mlops("pipeline", "run", str(toy), "--set", "a\n::set-output name=x::y=1")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("error: --set a\\n::set-output name: ")

@@ -19,6 +19,7 @@ from mlops_actions.settings import BACKENDS, DEFAULT_BACKEND, ENV_PREFIX, debug_
 #: command name -> "module:attribute"; importing one never imports the others.
 COMMANDS = {
     "pipeline": "mlops_actions.cli.pipeline:pipeline",
+    "lint-test": "mlops_actions.cli.lint_test:lint_test",
 }
 
 
@@ -89,7 +90,10 @@ def main(argv: list[str] | None = None) -> None:
         from mlops_actions import gha
 
         gha.error(exc.message)  # an annotation on the run, inside Actions only
-        click.echo(f"error: {exc.message}", err=True)
+        # One line, always: a value with a newline must not start a log line
+        # of its own, where the runner would read it as a workflow command.
+        message = exc.message.replace("\r", "\\r").replace("\n", "\\n")
+        click.echo(f"error: {message}", err=True)
         if exc.detail:
             click.echo(exc.detail.rstrip("\n"), err=True)
         sys.exit(exc.exit_code)

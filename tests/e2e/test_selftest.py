@@ -1,0 +1,82 @@
+"""`.github/workflows/selftest.yml` under act: the actions on fixture projects."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_actions import __version__
+
+from .act import ROOT, run_act
+from .conftest import site_packages
+
+WORKFLOW = ROOT / ".github" / "workflows" / "selftest.yml"
+JOBS = ("setup", "lint-test-clean", "lint-test-broken", "bad-input", "all-green")
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def selftest(act_env, user_python, tmp_path_factory):
+    before = site_packages(user_python)
+    run = run_act(WORKFLOW, tmp_path_factory.mktemp("selftest"), env=act_env)
+    run.user_site_unchanged = site_packages(user_python) == before
+    return run
+
+
+def test_every_job_passes_including_the_all_green_one(selftest):
+    assert selftest.job_results() == {job: "success" for job in JOBS}, (
+        selftest.log() + selftest.stderr
+    )
+
+
+def test_root_action_outputs_and_reuse(selftest):
+    first = selftest.outputs("setup", "first")
+    second = selftest.outputs("setup", "second")
+    assert first["version"] == __version__
+    assert first["cli-path"].endswith("/mlops")
+    assert "/mlops-actions/bin-" in first["cli-path"]
+    assert (first["reused"], second["reused"]) == ("false", "true")
+    assert second["cli-path"] == first["cli-path"]
+
+
+def test_nothing_is_installed_into_the_users_python(selftest):
+    assert selftest.user_site_unchanged
+
+
+def test_clean_project_outputs(selftest):
+    outputs = selftest.outputs("lint-test-clean", "lint-test")
+    assert outputs["lint-ok"] == "true"
+    assert outputs["tests-ok"] == "true"
+    assert outputs["junit-path"].endswith(".xml")
+    assert selftest.annotations("lint-test-clean") == []
+
+
+def test_broken_project_is_annotated_at_the_right_places(selftest):
+    outputs = selftest.outputs("lint-test-broken", "lint-test")
+    assert (outputs["lint-ok"], outputs["tests-ok"]) == ("false", "false")
+    found = {
+        (a.get("title"), a.get("file"), a.get("line"))
+        for a in selftest.annotations("lint-test-broken")
+    }
+    broken = "tests/fixtures/projects/broken"
+    assert found == {
+        ("black", f"{broken}/calc.py", None),
+        ("flake8", f"{broken}/calc.py", "1"),
+        ("pytest", f"{broken}/tests/test_calc.py", "13"),
+        (None, None, None),  # the step's closing "lint-test: failed" error
+    }
+
+
+def test_broken_project_summary_names_the_failing_test(selftest):
+    summary = selftest.summary("lint-test-broken")
+    assert "| tests.test\\_calc::test\\_divide | assert 0.5 == 0.25 | " in summary
+    assert "tests/test\\_calc.py:13" in summary
+
+
+def test_bad_inputs_name_what_to_change(selftest):
+    messages = [a["message"] for a in selftest.annotations("bad-input")]
+    assert any(m.startswith("extras: unknown extra 'gpu'") for m in messages)
+    assert any(m.startswith("python: 'python2.7' was not found") for m in messages)
+    assert any(
+        m.startswith("paths: 'no-such-folder' does not exist") for m in messages
+    ), messages
