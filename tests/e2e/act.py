@@ -125,6 +125,7 @@ def run_act(
     event: str = "push",
     payload: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
     job: str | None = None,
     repo: Path = ROOT,
     timeout: float = 600,
@@ -154,6 +155,8 @@ def run_act(
         argv += ["-j", job]
     for name, value in (env or {}).items():
         argv += ["--env", f"{name}={value}"]
+    for name, value in (secrets or {}).items():
+        argv += ["-s", f"{name}={value}"]
     process_env = {
         "HOME": str(home),
         "PATH": os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"]),

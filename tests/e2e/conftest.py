@@ -25,7 +25,15 @@ def wheelhouse(tmp_path_factory) -> Path:
     )
     wheel = next(house.glob("mlops_actions-*.whl"))
     subprocess.run(
-        [*pip, "wheel", "-w", str(house), f"{wheel}[lint]", "pytest", "setuptools"],
+        [
+            *pip,
+            "wheel",
+            "-w",
+            str(house),
+            f"{wheel}[lint,mlflow]",
+            "pytest",
+            "setuptools",
+        ],
         check=True,
     )
     return house

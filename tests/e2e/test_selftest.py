@@ -6,19 +6,43 @@ import pytest
 
 from mlops_actions import __version__
 
+from fakes.github_api import FakeGitHub
+
 from .act import ROOT, run_act
 from .conftest import site_packages
 
 WORKFLOW = ROOT / ".github" / "workflows" / "selftest.yml"
-JOBS = ("setup", "lint-test-clean", "lint-test-broken", "bad-input", "all-green")
+JOBS = (
+    "setup",
+    "lint-test-clean",
+    "lint-test-broken",
+    "bad-input",
+    "gate-and-register",
+    "all-green",
+)
+PR = 5
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def selftest(act_env, user_python, tmp_path_factory):
+def github():
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def selftest(act_env, user_python, github, tmp_path_factory):
+    """The whole workflow, once, as a pull request whose API is the fake."""
     before = site_packages(user_python)
-    run = run_act(WORKFLOW, tmp_path_factory.mktemp("selftest"), env=act_env)
+    run = run_act(
+        WORKFLOW,
+        tmp_path_factory.mktemp("selftest"),
+        event="pull_request",
+        payload={"pull_request": {"number": PR}, "repository": {"full_name": "o/r"}},
+        env=act_env | {"GITHUB_API_URL": github.url},
+        secrets={"GITHUB_TOKEN": github.token},
+    )
     run.user_site_unchanged = site_packages(user_python) == before
     return run
 
@@ -80,3 +104,37 @@ def test_bad_inputs_name_what_to_change(selftest):
     assert any(
         m.startswith("paths: 'no-such-folder' does not exist") for m in messages
     ), messages
+
+
+def test_gate_decisions_and_registered_versions(selftest):
+    decisions = {
+        step: selftest.outputs("gate-and-register", step).get("decision")
+        for step in ("first", "better", "worse", "worse-dry-run")
+    }
+    assert decisions == {
+        "first": "first",
+        "better": "promote",
+        "worse": "reject",
+        "worse-dry-run": "reject",
+    }
+    registered = selftest.outputs("gate-and-register", "register-better")
+    assert registered["model-version"] == "2"
+    assert registered["model-uri"] == "models:/selftest-model/2"
+    assert registered["promoted"] == "true"
+
+
+def test_gate_summary_has_the_table(selftest):
+    summary = selftest.summary("gate-and-register")
+    assert "| roc_auc |" in summary
+    assert "reject" in summary and "promote" in summary
+
+
+def test_one_sticky_comment_carries_the_last_table(selftest, github):
+    comments = github.issue_comments(PR)
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert body.startswith("<!-- mlops-actions:gate -->")
+    assert "dry-run" in body
+    posts = [r for r in github.requests if r["method"] == "POST"]
+    patches = [r for r in github.requests if r["method"] == "PATCH"]
+    assert (len(posts), len(patches)) == (1, 3)

@@ -20,6 +20,8 @@ from mlops_actions.settings import BACKENDS, DEFAULT_BACKEND, ENV_PREFIX, debug_
 COMMANDS = {
     "pipeline": "mlops_actions.cli.pipeline:pipeline",
     "lint-test": "mlops_actions.cli.lint_test:lint_test",
+    "model": "mlops_actions.cli.model:model",
+    "gate": "mlops_actions.cli.gate:gate",
 }
 
 

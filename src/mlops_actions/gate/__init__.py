@@ -1,0 +1,1 @@
+"""The champion gate: should this candidate model replace the champion?"""

@@ -1,0 +1,159 @@
+"""One gate run: the candidate's metrics, the champion's, the paired rows.
+
+Reads the candidate (a metrics folder or a pipeline run), looks up the
+champion in the registry, pairs their per-row predictions when the rules ask
+for a bootstrap, and decides. The caller writes ``gate.json`` and renders.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mlops_actions import __version__
+from mlops_actions.errors import UsageError
+from mlops_actions.gate.decision import SCHEMA, Decision, decide
+from mlops_actions.gate.rules import GateRules
+
+PREDICTIONS = "predictions.parquet"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Where the candidate's numbers come from, and the numbers as written."""
+
+    metrics_path: Path
+    run_id: str | None
+    metrics: dict[str, Any]
+    positive_class: str | None
+    problem: str | None  # why the file could not be read; the gate says error
+
+
+@dataclass(frozen=True)
+class GateRun:
+    decision: Decision
+    record: dict[str, Any]  # the gate.json body
+
+
+def find_candidate(metrics: Path | None, run: str | None, state: Path) -> Candidate:
+    """The candidate from ``--metrics`` (file or folder) or ``--run``."""
+    run_id = None
+    if metrics is None:
+        from mlops_actions.registry.candidate import from_run
+
+        found = from_run(state, run or "latest")
+        if found.evaluation_dir is None:
+            raise UsageError(f"--run {found.run_id}: the run has no metrics output")
+        metrics, run_id = found.evaluation_dir, found.run_id
+    path = metrics / "metrics.json" if metrics.is_dir() else metrics
+    if not path.is_file():
+        raise UsageError(f"--metrics {metrics}: no metrics.json there")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return Candidate(path, run_id, {}, None, f"{path} is unreadable: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        problem = f"{path} has no `metrics` mapping (empty or truncated file?)"
+        return Candidate(path, run_id, {}, None, problem)
+    return Candidate(path, run_id, data["metrics"], data.get("positive_class"), None)
+
+
+def run_gate(rules: GateRules, candidate: Candidate, registry: Any) -> GateRun:
+    """Decide for ``candidate`` against ``registry``'s champion of the model."""
+    champion = registry.champion(rules.model)
+    if candidate.problem:
+        decision = Decision(
+            decision="error",
+            mode=rules.mode,
+            would_be="error" if rules.mode == "dry-run" else None,
+            primary=rules.primary,
+            rules=(),
+            reasons=(candidate.problem,),
+            has_champion=champion is not None,
+        )
+    else:
+        paired, unpaired = None, None
+        if rules.bootstrap and champion is not None:
+            paired, unpaired = _paired(rules, candidate, registry, champion)
+        decision = decide(
+            rules,
+            candidate.metrics,
+            champion.metrics if champion else None,
+            paired=paired,
+            unpaired_reason=unpaired,
+        )
+    record = decision.to_json() | {
+        "model": rules.model,
+        "candidate": {
+            "metrics_path": str(candidate.metrics_path.resolve()),
+            "run_id": candidate.run_id,
+            "metrics": candidate.metrics,
+        },
+        "champion": (
+            {
+                "version": champion.version,
+                "uri": champion.uri,
+                "metrics": champion.metrics,
+            }
+            if champion
+            else None
+        ),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mlops_version": __version__,
+    }
+    return GateRun(decision, record)
+
+
+def error_record(reason: str, *, model: str | None, mode: str | None) -> dict:
+    """gate.json when the gate could not run at all (bad rules, no registry)."""
+    return {
+        "schema": SCHEMA,
+        "version": 1,
+        "decision": "error",
+        "mode": mode or "enforce",
+        "would_be": None,
+        "model": model,
+        "reasons": [reason],
+        "rules": [],
+        "candidate": None,
+        "champion": None,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mlops_version": __version__,
+    }
+
+
+def _paired(rules: GateRules, candidate: Candidate, registry: Any, champion: Any):
+    """(PairedResult, None) on shared rows, else (None, why not)."""
+    import pandas as pd
+
+    from mlops_actions.gate.bootstrap import paired_bootstrap
+    from mlops_actions.gate.pairing import pair_predictions, unpaired_reason
+
+    mine = candidate.metrics_path.parent / PREDICTIONS
+    if not mine.is_file():
+        return None, f"the candidate has no {PREDICTIONS} next to its metrics"
+    with tempfile.TemporaryDirectory(prefix="mlops-gate-") as tmp:
+        folder = registry.evaluation(rules.model, champion.version, Path(tmp))
+        theirs = folder / PREDICTIONS if folder else None
+        if theirs is None or not theirs.is_file():
+            return None, f"champion version {champion.version} has no {PREDICTIONS}"
+        a, b = pd.read_parquet(mine), pd.read_parquet(theirs)
+    positive = str(candidate.positive_class)
+    rows = pair_predictions(a, b, positive_class=positive)
+    if rows is None:
+        return None, unpaired_reason(a, b, positive_class=positive)
+    spec = rules.bootstrap
+    direction = rules.metrics[rules.primary].direction
+    result = paired_bootstrap(
+        rows,
+        rules.primary,
+        direction,
+        confidence=spec.confidence,
+        resamples=spec.resamples,
+        seed=spec.seed,
+    )
+    return result, None

@@ -1,0 +1,300 @@
+"""The ``gate.yml`` schema: which metrics the champion gate checks, and how.
+
+This is the user contract. Every field, with its default; any other field is
+an error::
+
+    version: 1                  # required, the schema version
+    model: reference-tabular    # required: registered model the champion is
+                                #   looked up under
+    mode: enforce               # enforce (default) or dry-run
+    primary: accuracy           # required: one of the metrics below; the
+                                #   headline and the bootstrap use it
+    metrics:                    # required, at least one; names as in metrics.json
+      accuracy:
+        direction: maximize     # required: maximize or minimize
+        floor: 0.80             # optional, maximize only: candidate >= floor
+        min_improvement: {absolute: 0.0}  # optional, or {relative: 0.01}:
+                                #   the candidate must beat the champion by this
+      roc_auc:
+        direction: maximize
+        floor: 0.80
+        max_regression: {absolute: 0.01}  # optional, or {relative: 0.02}:
+                                #   the candidate may trail the champion by this
+      log_loss:
+        direction: minimize
+        ceiling: 0.6            # optional, minimize only: candidate <= ceiling
+        max_regression: {relative: 0.05}
+    bootstrap:                  # optional: paired bootstrap of the primary metric
+      confidence: 0.95          # two-sided interval level, between 0.5 and 1
+      resamples: 10000          # 100 to 1000000
+      seed: 0                   # >= 0; the same seed gives the same interval
+
+Constraints: a margin gives exactly one of ``absolute`` or ``relative``, and is
+>= 0; one metric has ``min_improvement`` or ``max_regression``, not both; the
+well-known metrics (accuracy, f1, precision, recall, roc_auc: maximize;
+log_loss, latency_p95_ms: minimize) must keep their direction, since a flipped
+direction silently inverts the gate; the bootstrap needs a primary metric it can
+resample (accuracy, f1, precision, recall, log_loss). What each rule means,
+ties included, is documented in :mod:`mlops_actions.gate.decision`.
+
+Numbers in YAML: PyYAML follows YAML 1.1, which reads ``1e-3`` as text; write
+``1.0e-3`` or ``0.001``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mlops_actions.errors import UsageError
+from mlops_actions.gate.bootstrap import BOOTSTRAP_METRICS
+from mlops_actions.pipeline.yamlfile import load_yaml
+
+#: Metrics whose direction is not a matter of taste (names as evaluate writes).
+KNOWN_DIRECTIONS = {
+    "accuracy": "maximize",
+    "f1": "maximize",
+    "precision": "maximize",
+    "recall": "maximize",
+    "roc_auc": "maximize",
+    "log_loss": "minimize",
+    "latency_p95_ms": "minimize",
+}
+
+# Strict: a quoted "0.8" or a YAML `yes` is a mistake in a gate, not a number.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Margin = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+
+
+class FieldProblem(ValueError):
+    """A cross-field check failed; ``field`` is relative to the model checked."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MarginRule(_Schema):
+    """``{absolute: x}`` or ``{relative: x}``: a margin against the champion."""
+
+    absolute: Margin | None = None
+    relative: Margin | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MarginRule:
+        if (self.absolute is None) == (self.relative is None):
+            got = "both" if self.absolute is not None else "neither"
+            raise ValueError(f"give exactly one of absolute or relative, got {got}")
+        return self
+
+    @property
+    def kind(self) -> Literal["absolute", "relative"]:
+        return "absolute" if self.absolute is not None else "relative"
+
+    @property
+    def value(self) -> float:
+        return self.absolute if self.absolute is not None else float(self.relative)
+
+
+class MetricRule(_Schema):
+    direction: Literal["maximize", "minimize"]
+    floor: Number | None = None
+    ceiling: Number | None = None
+    min_improvement: MarginRule | None = None
+    max_regression: MarginRule | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetricRule:
+        if self.floor is not None and self.direction == "minimize":
+            raise FieldProblem(
+                "floor", "floor is for maximize metrics: use ceiling for minimize"
+            )
+        if self.ceiling is not None and self.direction == "maximize":
+            raise FieldProblem(
+                "ceiling", "ceiling is for minimize metrics: use floor for maximize"
+            )
+        if self.min_improvement is not None and self.max_regression is not None:
+            raise ValueError(
+                "min_improvement and max_regression are both set: keep "
+                "min_improvement to require a gain over the champion, or "
+                "max_regression to allow a bounded loss"
+            )
+        return self
+
+
+class BootstrapRule(_Schema):
+    confidence: Annotated[float, Strict()] = 0.95
+    resamples: Annotated[int, Strict()] = 10_000
+    seed: Annotated[int, Strict(), Field(ge=0)] = 0
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence(cls, value: float) -> float:
+        if not 0.5 < value < 1:
+            raise ValueError(f"must be between 0.5 and 1 (exclusive), got {value!r}")
+        return value
+
+    @field_validator("resamples")
+    @classmethod
+    def _resamples(cls, value: int) -> int:
+        if not 100 <= value <= 1_000_000:
+            raise ValueError(f"must be between 100 and 1000000, got {value!r}")
+        return value
+
+
+class GateRules(_Schema):
+    version: Literal[1]
+    model: Annotated[str, Strict(), Field(min_length=1)]
+    mode: Literal["enforce", "dry-run"] = "enforce"
+    primary: Annotated[str, Strict()]
+    metrics: Annotated[dict[str, MetricRule], Field(min_length=1)]
+    bootstrap: BootstrapRule | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GateRules:
+        if self.primary not in self.metrics:
+            raise FieldProblem(
+                "primary",
+                f"must be one of the metrics ({', '.join(self.metrics)}), "
+                f"got {self.primary!r}",
+            )
+        for name, rule in self.metrics.items():
+            known = KNOWN_DIRECTIONS.get(name)
+            if known is not None and rule.direction != known:
+                better = "higher" if known == "maximize" else "lower"
+                raise FieldProblem(
+                    f"metrics.{name}.direction",
+                    f"{name} is {better}-is-better: use {known}, "
+                    f"got {rule.direction!r}",
+                )
+        if self.bootstrap is not None and self.primary not in BOOTSTRAP_METRICS:
+            why = (
+                "ROC AUC is not a mean over rows, so it cannot be resampled exactly "
+                "and fast"
+                if self.primary == "roc_auc"
+                else "it recomputes the metric from predictions.parquet"
+            )
+            raise FieldProblem(
+                "bootstrap",
+                f"the paired bootstrap cannot resample {self.primary} ({why}): "
+                f"make one of {', '.join(BOOTSTRAP_METRICS)} the primary metric, "
+                "or remove bootstrap",
+            )
+        return self
+
+
+def load_rules(path: Path | str) -> GateRules:
+    """Read and check ``gate.yml``; any problem is one UsageError line naming it."""
+    path = Path(path)
+    doc = load_yaml(path, "gate rules")
+    duplicate = _duplicate_key(path)
+    if duplicate is not None:
+        raise UsageError(duplicate)
+    try:
+        return GateRules.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        where, message = _explain(errors[0])
+        line = doc.line(tuple(where.split("."))) if where else None
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        at = f"{path}:{line}" if line else str(path)
+        raise UsageError(f"{at}: {where or 'top level'}: {message}{more}") from None
+
+
+def _explain(error: Any) -> tuple[str, str]:
+    """(field path, what to change) for one pydantic error."""
+    loc = [str(part) for part in error["loc"]]
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    cause = ctx.get("error")
+    if isinstance(cause, FieldProblem):
+        return ".".join([*loc, cause.field]), str(cause)
+    if isinstance(cause, Exception):
+        return ".".join(loc), str(cause)
+    if kind == "missing":
+        return ".".join(loc), "is required: add it"
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_allowed(loc[:-1]))
+        return ".".join(loc), f"unknown field: remove it (allowed here: {allowed})"
+    if kind == "literal_error":
+        expected = ctx.get("expected", "").replace("'", "")
+        return ".".join(loc), f"must be {expected}, got {value!r}"
+    if kind == "float_type":
+        hint = ""
+        if isinstance(value, str) and "e" in value.lower() and _is_float(value):
+            hint = " (YAML 1.1 reads 1e-3 as text: write 1.0e-3 or 0.001)"
+        return ".".join(loc), f"must be a number, got {value!r}{hint}"
+    if kind == "finite_number":
+        return ".".join(loc), f"must be a finite number, got {value!r}"
+    if kind == "int_type":
+        return ".".join(loc), f"must be a whole number, got {value!r}"
+    if kind == "greater_than_equal":
+        return ".".join(loc), f"must be >= {ctx['ge']:g}, got {value!r}"
+    if kind == "too_short":
+        return ".".join(loc), "needs at least one entry"
+    if kind == "string_too_short":
+        return ".".join(loc), "must not be empty"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        like = ""
+        if loc and loc[-1] in ("min_improvement", "max_regression"):
+            like = " like {absolute: 0.01} or {relative: 0.01}"
+        return ".".join(loc), f"must be a mapping{like}, got {type(value).__name__}"
+    return ".".join(loc), f"{error['msg']}, got {value!r}"
+
+
+def _allowed(loc: list[str]) -> list[str]:
+    """Field names valid at ``loc`` (a path into GateRules)."""
+    model: type[BaseModel] = GateRules
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if model is GateRules and part == "metrics":
+            model = MetricRule
+            parts = parts[1:]  # skip the metric's name
+        elif model is GateRules and part == "bootstrap":
+            model = BootstrapRule
+        elif model is MetricRule and part in ("min_improvement", "max_regression"):
+            model = MarginRule
+    return list(model.model_fields)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _duplicate_key(path: Path) -> str | None:
+    """Say where a key repeats: PyYAML keeps the last one, dropping a rule."""
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    pending = [(node, "")] if node is not None else []
+    while pending:
+        current, where = pending.pop()
+        if not isinstance(current, yaml.MappingNode):
+            continue
+        seen: set[Any] = set()
+        for key, value in current.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            full = f"{where}.{name}" if where else str(name)
+            if name in seen:
+                line = key.start_mark.line + 1
+                return f"{path}:{line}: {full}: repeated key: keep one of them"
+            seen.add(name)
+            pending.append((value, full))
+    return None

@@ -1,0 +1,53 @@
+"""Model registry: one interface, backends chosen by name and imported lazily.
+
+``open_registry("local")`` gives the MLflow registry (SQLite under ``.mlops``
+unless a tracking URI says otherwise); the interface and its records live in
+:mod:`mlops_actions.registry.base`, which imports no SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from mlops_actions.errors import UsageError
+from mlops_actions.registry.base import (
+    Audit,
+    ChampionMoved,
+    HistoryEntry,
+    ModelVersion,
+    Registry,
+    RegistryUnavailable,
+)
+
+__all__ = [
+    "Audit",
+    "ChampionMoved",
+    "HistoryEntry",
+    "ModelVersion",
+    "Registry",
+    "RegistryUnavailable",
+    "open_registry",
+]
+
+#: backend name -> "module:class"; importing one never imports the others.
+BACKENDS = {
+    "local": "mlops_actions.registry.mlflow_registry:MlflowRegistry",
+    "mlflow": "mlops_actions.registry.mlflow_registry:MlflowRegistry",
+}
+
+
+def open_registry(backend: str, *, tracking_uri: str | None = None) -> Registry:
+    """The registry of ``backend`` (``local`` or ``mlflow``), reached now.
+
+    Raises :class:`RegistryUnavailable` when its store cannot be reached.
+    """
+    if backend == "azure":
+        raise UsageError(
+            "--backend azure: the Azure ML model registry arrives with the Azure "
+            "backend; use --backend local (MLflow) for now"
+        )
+    if backend not in BACKENDS:
+        known = ", ".join(sorted(BACKENDS))
+        raise UsageError(f"unknown registry backend {backend!r}: use one of {known}")
+    module, _, attr = BACKENDS[backend].partition(":")
+    return getattr(importlib.import_module(module), attr)(tracking_uri)
