@@ -149,3 +149,53 @@ def test_bad_hyperparameter_is_refused_before_any_step(workdir, setting, message
     result = _mlops(workdir, "pipeline", "run", str(PIPELINE), "--set", setting)
     assert result.returncode == 2
     assert result.stderr == message + "\n"
+
+
+def test_gate_and_register_the_pipelines_model(cold, workdir):
+    """The README's release loop: gate (first), register and promote, load it."""
+    gate = _mlops(workdir, "gate", "--rules", str(ROOT / "gate.yml"))
+    assert gate.returncode == 0, gate.stderr
+    assert gate.stdout.startswith("**Gate: first**")
+    decision = json.loads((workdir / "gate.json").read_text())
+    assert decision["decision"] == "first"
+    run_id = decision["candidate"]["run_id"]
+    register = _mlops(
+        workdir,
+        "model",
+        "register",
+        "--name",
+        "reference-tabular",
+        "--gate",
+        "gate.json",
+    )
+    assert register.returncode == 0, register.stderr
+    assert register.stdout.splitlines() == [
+        "registered reference-tabular version 1 (models:/reference-tabular/1)",
+        "promoted reference-tabular version 1 to champion (was none)",
+    ]
+    model = json.loads((workdir / "model.json").read_text())
+    assert (model["run_id"], model["model_version"]) == (run_id, "1")
+    again = _mlops(workdir, "model", "register", "--name", "reference-tabular")
+    assert again.stdout.startswith("already registered: reference-tabular version 1")
+    probe = (
+        "import mlflow.pyfunc, pandas as pd\n"
+        "m = mlflow.pyfunc.load_model('models:/reference-tabular@champion')\n"
+        "print(m.predict(pd.DataFrame([{'species': 'Adelie', 'island': 'Dream',"
+        " 'bill_length_mm': 39.0, 'bill_depth_mm': 18.5,"
+        " 'flipper_length_mm': 190.0, 'body_mass_g': 3700.0}]))['label'][0])\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(workdir),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/.mlops/mlflow.db",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in ("female", "male")
