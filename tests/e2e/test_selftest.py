@@ -40,7 +40,9 @@ def selftest(act_env, user_python, github, tmp_path_factory):
         tmp_path_factory.mktemp("selftest"),
         event="pull_request",
         payload={"pull_request": {"number": PR}, "repository": {"full_name": "o/r"}},
-        env=act_env | {"GITHUB_API_URL": github.url},
+        # act derives GITHUB_REPOSITORY from the git remote, which a CI clone
+        # sets to a local path: name a repository as GitHub would.
+        env=act_env | {"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "o/r"},
         secrets={"GITHUB_TOKEN": github.token},
     )
     run.user_site_unchanged = site_packages(user_python) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -59,7 +60,17 @@ PATH = click.Path(path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print gate.json instead.")
 @click.pass_obj
-def gate(obj, rules, metrics, run, model, mode, out, comment, as_json) -> None:
+def gate(
+    obj: Any,
+    rules: Path,
+    metrics: Path | None,
+    run: str | None,
+    model: str | None,
+    mode: str | None,
+    out: Path,
+    comment: bool,
+    as_json: bool,
+) -> None:
     """Decide whether the candidate model may replace the champion.
 
     Writes gate.json in every case (promote, reject, first or error), prints

@@ -31,7 +31,9 @@ def publish(decision: Decision, *, comment: bool) -> str:
     gha.append_summary(table)
     if comment and gha.in_actions():
         try:
-            upsert_comment("gate", table)
+            result = upsert_comment("gate", table)
+            if result.action == "skipped" and result.detail != "not a pull request":
+                gha.notice(f"gate comment skipped: {result.detail}")
         except GitHubApiError as exc:
             # The decision stands (gate.json is written): the comment is a view.
             gha.warning(f"gate comment not posted: {exc.message}")
