@@ -331,6 +331,21 @@ def test_predictions_pair_up_with_test_rows(pipeline: PipelineRun) -> None:
     assert accuracy == pytest.approx(metrics["accuracy"])
 
 
+def test_smoke_request_holds_the_models_own_answers(pipeline: PipelineRun) -> None:
+    import mlflow.pyfunc
+
+    smoke = read_json(pipeline.metrics / "smoke.json")
+    assert (smoke["schema"], smoke["version"]) == ("mlops-actions/smoke", 1)
+    split = smoke["request"]["dataframe_split"]
+    rows = pd.DataFrame(split["data"], columns=split["columns"])
+    assert len(rows) == 3 + 5  # the input example, then five test rows
+    answer = mlflow.pyfunc.load_model(str(pipeline.model)).predict(rows)
+    assert answer["label"].tolist() == smoke["expected"]["label"]
+    assert answer["probability"].tolist() == pytest.approx(
+        smoke["expected"]["probability"], abs=1e-6
+    )
+
+
 def test_train_and_evaluate_are_tracked_in_mlflow(pipeline: PipelineRun) -> None:
     from mlflow.tracking import MlflowClient
 

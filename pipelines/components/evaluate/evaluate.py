@@ -24,6 +24,8 @@ from sklearn import metrics as skm
 
 ROW_ID = "row_id"
 WARMUP_CALLS = 5
+# Test rows sent by the deploy smoke test, after the model's input example.
+SMOKE_ROWS = 5
 DIRECTIONS = {
     "accuracy": "maximize",
     "f1": "maximize",
@@ -81,6 +83,31 @@ def latency_p95_ms(model: Any, features: pd.DataFrame, calls: int) -> float:
     return float(np.percentile(timings, 95) * 1000)
 
 
+def write_smoke(model: Any, features: pd.DataFrame, path: Path) -> None:
+    """A request and the answer this model gave to it, for deploy smoke tests.
+
+    The rows are the model's input example and a few test rows, sent in
+    MLflow's ``dataframe_split`` form; a deployed scorer must answer the same.
+    """
+    example = getattr(model, "input_example", None)
+    rows = features.head(SMOKE_ROWS)
+    if isinstance(example, pd.DataFrame) and set(example.columns) <= set(rows.columns):
+        rows = pd.concat([example[rows.columns], rows], ignore_index=True)
+    expected = model.predict(rows)
+    body = json.loads(rows.to_json(orient="split", index=False))
+    smoke = {
+        "schema": "mlops-actions/smoke",
+        "version": 1,
+        "request": {"dataframe_split": body},
+        "expected": {
+            "label": [str(label) for label in expected["label"]],
+            "probability": [float(p) for p in expected["probability"]],
+        },
+        "tolerance": 1e-6,
+    }
+    path.write_text(json.dumps(smoke, indent=2) + "\n")
+
+
 def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -136,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         }
     ).to_parquet(args.metrics / "predictions.parquet", index=False)
 
+    write_smoke(model, features, args.metrics / "smoke.json")
+
     with tracking("evaluate") as tracker:
         if tracker is not None:
             finite = {k: v for k, v in values.items() if math.isfinite(v)}
             tracker.log_metrics(finite)
-    print(f"wrote metrics.json and predictions.parquet -> {args.metrics}")
+    print(f"wrote metrics.json, predictions.parquet and smoke.json -> {args.metrics}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Deployments: the local scorer process now; Kubernetes rollouts later."""
