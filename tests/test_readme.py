@@ -14,7 +14,7 @@ def commands() -> list[str]:
 
 def test_readme_starts_with_main_and_test_commands():
     main, tests = commands()[:2]
-    assert main.endswith("mlops pipeline run pipelines/pipeline.yml")
+    assert main.endswith("mlops release")
     assert tests.endswith("python -m pytest")
 
 

@@ -22,6 +22,10 @@ COMMANDS = {
     "lint-test": "mlops_actions.cli.lint_test:lint_test",
     "model": "mlops_actions.cli.model:model",
     "gate": "mlops_actions.cli.gate:gate",
+    "scorer": "mlops_actions.cli.scorer:scorer",
+    "image": "mlops_actions.cli.image:image",
+    "deploy": "mlops_actions.cli.deploy:deploy",
+    "release": "mlops_actions.cli.release:release",
 }
 
 

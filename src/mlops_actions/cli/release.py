@@ -1,0 +1,103 @@
+"""``mlops release``: pipeline -> gate -> register -> bundle -> deploy -> smoke."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_actions.errors import UsageError
+
+FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.command()
+@click.option(
+    "--pipeline",
+    type=FILE,
+    default="pipelines/pipeline.yml",
+    show_default=True,
+    show_envvar=True,
+    help="The training pipeline.",
+)
+@click.option(
+    "--rules",
+    type=FILE,
+    default="gate.yml",
+    show_default=True,
+    show_envvar=True,
+    help="The gate rules (their `model` names the registered model).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a pipeline input (repeatable).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, show_envvar=True)
+@click.option("--port", type=int, default=8080, show_default=True, show_envvar=True)
+@click.pass_obj
+def release(
+    obj: Any,
+    pipeline: Path,
+    rules: Path,
+    overrides: tuple[str, ...],
+    host: str,
+    port: int,
+) -> None:
+    """Run the release loop end to end and leave the new champion serving.
+
+    A candidate the gate rejects stops the loop with the gate's table and exit
+    1; nothing is registered or deployed then. The scorer keeps running after
+    this command: `mlops deploy --stop` ends it.
+    """
+    from mlops_actions.cli import render, report_gate
+    from mlops_actions.pipeline.inputs import parse_overrides
+    from mlops_actions.pipeline.local import LocalRunner
+    from mlops_actions.registry import open_registry
+    from mlops_actions.release.local import ReleaseRequest, release as run_release
+    from mlops_actions.settings import state_dir
+
+    if obj.backend != "local":
+        raise UsageError(
+            f"--backend {obj.backend}: release supports the local backend in this "
+            "version; use --backend local"
+        )
+    state = state_dir()
+    runner = LocalRunner(state, on_event=render.step_event)
+    request = ReleaseRequest(
+        pipeline, parse_overrides(overrides), rules, host, port, state
+    )
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    def publish(decision: Any) -> str:
+        table = report_gate.publish(decision, comment=True)
+        click.echo(table.rstrip())
+        sys.stdout.flush()
+        return table
+
+    done = run_release(
+        request,
+        runner=runner,
+        registry=open_registry(obj.backend),
+        say=say,
+        publish=publish,
+    )
+    deployment = done.deployed.deployment
+    click.echo(
+        f"released {deployment.model} (run {done.run_id}, gate {done.decision}) "
+        f"at {deployment.url}"
+    )
+    if done.deployed.smoke is not None:
+        click.echo(done.deployed.smoke.summary())
+    if done.request_file is not None:
+        click.echo(
+            f"try it: curl -s {deployment.url}/invocations -H 'Content-Type: "
+            f"application/json' -d @{render.shown(done.request_file)}"
+        )
+    click.echo("stop it: mlops deploy --stop")

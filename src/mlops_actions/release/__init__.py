@@ -1,0 +1,1 @@
+"""The release loop: pipeline, gate, registry, bundle, deploy, smoke."""

@@ -1,0 +1,49 @@
+"""What the scorer is told: the model, where to listen, batching, limits, logging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LOG_FORMATS = ("jsonl", "parquet")
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """Settings of one scorer process; every field has a ``mlops scorer serve`` flag.
+
+    ``max_batch_rows`` bounds the rows coalesced into one predict call (1 turns
+    micro-batching off); ``max_wait_ms`` bounds how long a batch that could
+    still grow waits for clients that are sending (see ``batching``).
+    ``body_limit`` is in bytes. Input logging is off while ``log_inputs`` is
+    None.
+    """
+
+    model_uri: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_batch_rows: int = 256
+    max_wait_ms: float = 2.0
+    body_limit: int = 1 << 20
+    log_inputs: Path | None = None
+    log_sample_rate: float = 1.0
+    log_format: str = "jsonl"
+    log_rotate_bytes: int = 64 << 20
+    log_rotate_seconds: float = 300.0
+    log_queue_size: int = 10_000
+    #: intra-op threads of the model's numeric libraries (OpenMP, MKL, torch)
+    threads: int | None = 1
+    #: seconds in-flight requests get to finish after SIGTERM
+    graceful_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_batch_rows < 1:
+            raise ValueError("max_batch_rows must be at least 1")
+        if self.max_wait_ms < 0:
+            raise ValueError("max_wait_ms must not be negative")
+        if self.body_limit < 1:
+            raise ValueError("body_limit must be at least 1 byte")
+        if not 0.0 <= self.log_sample_rate <= 1.0:
+            raise ValueError("log_sample_rate must be between 0 and 1")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")

@@ -1,0 +1,177 @@
+"""Build the scorer image from a bundle, push it, and describe it in image.json.
+
+``docker buildx`` when a Docker engine answers, else buildah (no daemon: it
+builds as root or rootless, where no engine runs). The image is referenced by
+digest once pushed: ``image.json`` (schema ``mlops-actions/image``) carries
+``repository@sha256:...``, never a mutable tag alone.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_actions.errors import ExitCode, MlopsError, UsageError
+
+IMAGE_SCHEMA = "mlops-actions/image"
+BUILDERS = ("auto", "docker", "buildah")
+PULL_POLICIES = ("missing", "always", "never")
+#: seconds a build may take, and a push
+BUILD_TIMEOUT = 1800
+PUSH_TIMEOUT = 900
+#: registries reached over plain HTTP (no TLS) when pushing: this machine only
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+_DOMAIN = r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?|\[::1\](?::[0-9]+)?)"
+_PATH = (
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class ToolMissing(MlopsError):
+    """A program this command runs is not installed; the message says how to
+    install it."""
+
+    exit_code = ExitCode.MISSING_DEPENDENCY
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image reference ``[registry/]path:tag``."""
+
+    repository: str
+    tag: str
+
+    @classmethod
+    def parse(cls, ref: str) -> Reference:
+        if "@" in ref:
+            raise UsageError(
+                f"--tag {ref}: give a tag (REPOSITORY:TAG); the digest is known "
+                "only once the image is pushed"
+            )
+        slash, colon = ref.rfind("/"), ref.rfind(":")
+        if colon <= slash:
+            raise UsageError(
+                f"--tag {ref}: name the tag too (REPOSITORY:TAG, for example the "
+                "model version): an image is never built as an implicit 'latest'"
+            )
+        repository, tag = ref[:colon], ref[colon + 1 :]
+        first, _, rest = repository.partition("/")
+        has_domain = rest and ("." in first or ":" in first or first == "localhost")
+        path = rest if has_domain else repository
+        if (
+            not re.fullmatch(_PATH, path)
+            or not _TAG.fullmatch(tag)
+            or (has_domain and not re.fullmatch(_DOMAIN, first))
+        ):
+            raise UsageError(
+                f"--tag {ref}: not an image reference: use [REGISTRY/]NAME:TAG with "
+                "a lowercase NAME"
+            )
+        return cls(repository, tag)
+
+    @property
+    def registry(self) -> str | None:
+        first, _, rest = self.repository.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            return first
+        return None
+
+    @property
+    def loopback(self) -> bool:
+        """True for a registry on this machine, the one place plain HTTP is used."""
+        host = re.sub(r":[0-9]+$", "", self.registry or "")
+        return host in LOOPBACK
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    def by_digest(self, digest: str) -> str:
+        return f"{self.repository}@{digest}"
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What ``image.json`` records."""
+
+    tag: str
+    #: ``repository@sha256:...`` once pushed, else None
+    reference: str | None
+    digest: str | None
+    image_id: str
+    #: bytes of the image's layers, uncompressed, as the builder stores them
+    size: int | None
+    build_seconds: float
+    push_seconds: float | None
+    builder: str
+    base_image: str | None
+    model: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": IMAGE_SCHEMA,
+            "version": 1,
+            **asdict(self),
+            "pushed": self.reference is not None,
+        }
+
+
+def build_image(
+    context: Path,
+    tag: str,
+    *,
+    push: bool = False,
+    builder: str = "auto",
+    base_image: str | None = None,
+    pull: str = "missing",
+    timeout: float = BUILD_TIMEOUT,
+    log: Callable[[str], None] | None = None,
+) -> ImageResult:
+    """Build the bundle at ``context`` as ``tag``; push it with ``push``.
+
+    Raises :class:`ToolMissing` (exit 4) when neither a Docker engine nor
+    buildah is there, BackendError (exit 3) with the log's tail when the build
+    or the push fails or runs out of time.
+    """
+    from mlops_actions.scorer.bundle import read_bundle
+    from mlops_actions.scorer.image_builders import choose
+
+    ref = Reference.parse(tag)
+    if not (context / "Dockerfile").is_file():
+        raise UsageError(
+            f"{context}: no Dockerfile: make the build context with "
+            "`mlops scorer bundle MODEL --out DIR` first"
+        )
+    if pull not in PULL_POLICIES:
+        raise UsageError(f"--pull {pull}: use one of {', '.join(PULL_POLICIES)}")
+    bundle = read_bundle(context)
+    chosen = choose(builder)
+    args = {"BASE_IMAGE": base_image} if base_image else {}
+    started = time.monotonic()
+    image_id = chosen.build(
+        context, str(ref), build_args=args, pull=pull, timeout=timeout, log=log
+    )
+    build_seconds = time.monotonic() - started
+    size = chosen.size(str(ref))
+    digest = push_seconds = None
+    if push:
+        started = time.monotonic()
+        digest = chosen.push(ref, timeout=PUSH_TIMEOUT, log=log)
+        push_seconds = round(time.monotonic() - started, 2)
+    return ImageResult(
+        tag=str(ref),
+        reference=ref.by_digest(digest) if digest else None,
+        digest=digest,
+        image_id=image_id,
+        size=size,
+        build_seconds=round(build_seconds, 2),
+        push_seconds=push_seconds,
+        builder=chosen.name,
+        base_image=base_image or (bundle or {}).get("base_image"),
+        model=(bundle or {}).get("model"),
+    )

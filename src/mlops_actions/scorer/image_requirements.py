@@ -1,0 +1,285 @@
+"""The image's requirements.txt: exact pins of what the scorer was tested with.
+
+The scorer's own dependencies (mlops-actions' core plus its ``serve`` extra)
+and everything they pull in are pinned with ``==`` to the versions installed
+where the bundle is made. The model's requirements (its MLflow
+``requirements.txt``) come on top: a line pinned with ``==`` is kept as the
+model asked (unpickling wants the exact version), any other line is pinned to
+the version installed here, and a line nothing here can pin is refused.
+
+``mlflow`` in a model's requirements becomes the scorer's ``mlflow-skinny``:
+loading a pyfunc model needs no tracking server (Flask, SQLAlchemy,
+matplotlib...), which full mlflow would add to the image. MLflow writes its own
+version into every model's requirements; the scorer's pin wins, and the
+difference is reported as a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mlops_actions.errors import MissingDependency, UsageError
+
+SELF = "mlops-actions"
+EXTRA = "serve"
+_MLFLOW = ("mlflow", "mlflow-skinny")
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalised name: ``Foo_Bar`` and ``foo-bar`` are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    #: who asked for it: "scorer" or "model"
+    via: str
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass
+class Lock:
+    """The pins, by canonical name, and notes on choices made."""
+
+    pins: dict[str, Pin] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [str(pin) for _, pin in sorted(self.pins.items())]
+
+    def text(self) -> str:
+        head = (
+            "# Written by `mlops scorer bundle`: exact pins of the scorer's\n"
+            "# dependencies as installed where the bundle was made, plus the\n"
+            "# model's own requirements.\n"
+        )
+        return head + "".join(f"{line}\n" for line in self.lines())
+
+
+Lookup = Callable[[str], Any]
+
+
+def has_serve_extra(toolkit_requires: Iterable[str]) -> bool:
+    """True when some Requires-Dist line belongs to the serve extra only."""
+    _need_packaging()
+    from packaging.requirements import Requirement
+
+    for line in toolkit_requires:
+        marker = Requirement(line).marker
+        if marker is not None and marker.evaluate({**_environment(), "extra": EXTRA}):
+            if not marker.evaluate({**_environment(), "extra": ""}):
+                return True
+    return False
+
+
+def lock(
+    toolkit_requires: Iterable[str],
+    model_requirements: Path | None,
+    *,
+    distribution: Lookup = metadata.distribution,
+) -> Lock:
+    """Pin the scorer's dependencies (``toolkit_requires``: the Requires-Dist
+    lines of the mlops-actions wheel going into the image) and the model's.
+
+    ``distribution`` finds an installed distribution by name (injectable for
+    tests); it raises ``PackageNotFoundError`` for one not installed.
+    """
+    _need_packaging()
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    env = _environment()
+    found = Lock()
+    demands: dict[str, list[tuple[str, Any]]] = {}
+    roots = []
+    for line in toolkit_requires:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate({**env, "extra": EXTRA}):
+            roots.append(req)
+    for req in roots:
+        _walk(req, "scorer", found, demands, env, distribution, strict=True)
+    if model_requirements is None or not model_requirements.is_file():
+        return found
+    for number, text in _lines(model_requirements):
+        where = f"{model_requirements.parent.name}/requirements.txt line {number}"
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            raise UsageError(
+                f"{where}: {text!r} is not a requirement ({exc})"
+            ) from None
+        if req.url:
+            raise UsageError(
+                f"{where}: {text!r} installs from a URL: the image takes "
+                "packages by name and exact version only"
+            )
+        if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+            continue
+        _add_model_requirement(req, where, found, demands, env, distribution)
+    return found
+
+
+def _add_model_requirement(
+    req: Any,
+    where: str,
+    found: Lock,
+    demands: dict[str, list[tuple[str, Any]]],
+    env: dict[str, str],
+    distribution: Lookup,
+) -> None:
+    name = canonical(req.name)
+    if name == "mlflow":
+        skinny = found.pins.get("mlflow-skinny")
+        if skinny is not None:
+            if not req.specifier.contains(skinny.version, prereleases=True):
+                found.notes.append(
+                    f"{where}: {req} replaced by the scorer's {skinny} "
+                    "(loading a pyfunc model needs mlflow-skinny only)"
+                )
+            return
+        req = _renamed(req, "mlflow-skinny")
+        name = "mlflow-skinny"
+    pinned = _exact(req)
+    if pinned is not None:
+        held = found.pins.get(name)
+        for parent, specifier in demands.get(name, []):
+            if not specifier.contains(pinned, prereleases=True):
+                raise UsageError(
+                    f"{where}: {req.name}=={pinned} conflicts with the scorer's "
+                    f"dependency {parent} needing {req.name}{specifier}"
+                )
+        if held is not None and held.version == pinned:
+            return
+        found.pins[name] = Pin(req.name, pinned, "model")
+        try:
+            installed = distribution(req.name).version
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed == pinned:
+            # Same version here: its dependencies get pinned too.
+            _walk(req, "model", found, demands, env, distribution, strict=False)
+        return
+    _walk(req, "model", found, demands, env, distribution, strict=True, where=where)
+
+
+def _walk(
+    root: Any,
+    via: str,
+    found: Lock,
+    demands: dict[str, list[tuple[str, Any]]],
+    env: dict[str, str],
+    distribution: Lookup,
+    *,
+    strict: bool,
+    where: str | None = None,
+) -> None:
+    """Pin ``root`` and what it depends on, at the installed versions.
+
+    With ``strict``, ``root`` itself must be installed here at a version its
+    specifier allows; below it, a dependency not installed here (another
+    platform's, or a broken environment) is left for pip to resolve.
+    """
+    from packaging.requirements import Requirement
+
+    stack = [(root, None, strict)]
+    visited: set[tuple[str, frozenset[str]]] = set()
+    while stack:
+        req, parent, must = stack.pop()
+        name = canonical(req.name)
+        demands.setdefault(name, []).append((parent or via, req.specifier))
+        key = (name, frozenset(req.extras))
+        if key in visited or name == SELF:
+            continue
+        visited.add(key)
+        try:
+            dist = distribution(req.name)
+        except metadata.PackageNotFoundError:
+            if not must:
+                continue
+            if via == "scorer":
+                raise MissingDependency(
+                    req.name,
+                    EXTRA,
+                    "`mlops scorer bundle` (it pins the versions " "installed here)",
+                ) from None
+            raise UsageError(
+                f"{where}: {req} is not installed here, so its version cannot be "
+                f"pinned: install it, or pin it with == in the model's "
+                "requirements.txt"
+            ) from None
+        version = dist.version
+        held = found.pins.get(name)
+        if held is None:
+            found.pins[name] = Pin(dist.metadata["Name"] or req.name, version, via)
+        if must and not req.specifier.contains(version, prereleases=True):
+            raise UsageError(
+                f"{where or 'the scorer'}: needs {req}, but {req.name} {version} "
+                "is installed here: install a matching version"
+            )
+        for line in dist.requires or []:
+            child = Requirement(line)
+            extras = {"", *req.extras}
+            if child.marker is None or any(
+                child.marker.evaluate({**env, "extra": extra}) for extra in extras
+            ):
+                stack.append((child, f"{dist.metadata['Name']} {version}", False))
+
+
+def _exact(req: Any) -> str | None:
+    specs = list(req.specifier)
+    if (
+        len(specs) == 1
+        and specs[0].operator in ("==", "===")
+        and "*" not in (specs[0].version)
+    ):
+        return specs[0].version
+    return None
+
+
+def _renamed(req: Any, name: str) -> Any:
+    from packaging.requirements import Requirement
+
+    marker = f"; {req.marker}" if req.marker else ""
+    return Requirement(f"{name}{req.specifier}{marker}")
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """Requirement lines without comments; pip options are refused."""
+    found = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = raw.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("-"):
+            raise UsageError(
+                f"{path.parent.name}/{path.name} line {number}: {text!r}: pip "
+                "options (-r, -c, "
+                "--index-url, -e) are not supported in a model's requirements"
+            )
+        found.append((number, text))
+    return found
+
+
+def _need_packaging() -> None:
+    from importlib.util import find_spec
+
+    # mlflow-skinny brings it; a core-only install may lack it.
+    if find_spec("packaging") is None:
+        raise MissingDependency("packaging", EXTRA, "`mlops scorer bundle`")
+
+
+def _environment() -> dict[str, str]:
+    """Marker values of the image: Linux, this Python and machine."""
+    from packaging.markers import default_environment
+
+    env = dict(default_environment())
+    env.update(sys_platform="linux", platform_system="Linux", os_name="posix")
+    return env
