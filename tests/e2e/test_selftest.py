@@ -106,6 +106,10 @@ def test_bad_inputs_name_what_to_change(selftest):
     assert any(
         m.startswith("paths: 'no-such-folder' does not exist") for m in messages
     ), messages
+    assert (
+        "no-such-bundle: no Dockerfile: make the build context with `mlops "
+        "scorer bundle MODEL --out DIR` first" in messages
+    )
 
 
 def test_gate_decisions_and_registered_versions(selftest):

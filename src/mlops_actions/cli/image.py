@@ -16,7 +16,11 @@ def image() -> None:
 
 
 @image.command()
-@click.argument("context", type=click.Path(path_type=Path, file_okay=False))
+@click.argument(
+    "context",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="MLOPS_IMAGE_BUILD_CONTEXT",
+)
 @click.option(
     "--tag",
     required=True,
@@ -63,6 +67,13 @@ def image() -> None:
     show_envvar=True,
     help="Where the image record goes.",
 )
+@click.option(
+    "--acr",
+    metavar="NAME",
+    show_envvar=True,
+    help="Log in to the Azure Container Registry NAME with the Azure CLI session "
+    "(azure/login with OIDC) before building.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print image.json instead.")
 @click.pass_context
 def build(
@@ -75,6 +86,7 @@ def build(
     pull: str,
     timeout: int,
     out: Path,
+    acr: str | None,
     as_json: bool,
 ) -> None:
     """Build the image of the bundle in CONTEXT (from `mlops scorer bundle`).
@@ -100,6 +112,7 @@ def build(
             pull=pull,
             timeout=timeout,
             log=(lambda line: click.echo(line, err=True)) if verbose else None,
+            acr=acr,
         )
     record = result.to_json()
     write_json(out, record)

@@ -131,6 +131,7 @@ def build_image(
     pull: str = "missing",
     timeout: float = BUILD_TIMEOUT,
     log: Callable[[str], None] | None = None,
+    acr: str | None = None,
 ) -> ImageResult:
     """Build the bundle at ``context`` as ``tag``; push it with ``push``.
 
@@ -151,6 +152,10 @@ def build_image(
         raise UsageError(f"--pull {pull}: use one of {', '.join(PULL_POLICIES)}")
     bundle = read_bundle(context)
     chosen = choose(builder)
+    if acr:
+        from mlops_actions.scorer.image_login import acr_login
+
+        acr_login(acr, ref, chosen.executable)
     args = {"BASE_IMAGE": base_image} if base_image else {}
     started = time.monotonic()
     image_id = chosen.build(
