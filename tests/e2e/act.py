@@ -142,6 +142,10 @@ def run_act(
         "ubuntu-latest=-self-hosted",
         "--json",
         "--action-offline-mode",
+        # One job at a time: jobs writing --json lines at once can interleave
+        # long lines on the pipe, and a lost line is a lost annotation.
+        "--concurrent-jobs",
+        "1",
         "--action-cache-path",
         str(cache),
         "-W",

@@ -102,7 +102,9 @@ def test_broken_project_summary_names_the_failing_test(selftest):
 def test_bad_inputs_name_what_to_change(selftest):
     messages = [a["message"] for a in selftest.annotations("bad-input")]
     assert any(m.startswith("extras: unknown extra 'gpu'") for m in messages)
-    assert any(m.startswith("python: 'python2.7' was not found") for m in messages)
+    assert any(
+        m.startswith("python: 'python2.7' was not found") for m in messages
+    ), messages
     assert any(
         m.startswith("paths: 'no-such-folder' does not exist") for m in messages
     ), messages
