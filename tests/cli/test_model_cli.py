@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from registry.tiny import save_model, write_evaluation, write_run
@@ -355,27 +353,3 @@ def test_unreachable_registry_exits_3(cli):
         "error: registry http://127.0.0.1:9 is unreachable: "
         "[Errno 111] Connection refused\n"
     )
-
-
-PROBE = """
-import json, sys
-from mlops_actions.cli import main
-try:
-    main({argv!r})
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
-"""
-
-
-@pytest.mark.parametrize("argv", [["model", "--help"], ["model", "register", "--help"]])
-def test_model_help_imports_no_mlflow(argv):
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(argv=argv)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(proc.stdout.splitlines()[-1])
-    assert report["code"] == 0
-    assert [m for m in report["modules"] if m.split(".")[0] == "mlflow"] == []

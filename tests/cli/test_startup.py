@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
-HEAVY = ("azure", "mlflow", "torch", "pandas", "numpy", "sklearn", "yaml")
+HEAVY = (
+    "azure", "mlflow", "torch", "pandas", "numpy", "sklearn", "yaml",
+    "fastapi", "uvicorn", "starlette", "orjson",
+)  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -23,7 +26,20 @@ print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["pipeline", "--help"], ["pipeline", "run", "--help"], ["--version"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["pipeline", "--help"],
+        ["pipeline", "run", "--help"],
+        ["model", "--help"],
+        ["model", "register", "--help"],
+        ["gate", "--help"],
+        ["scorer", "--help"],
+        ["scorer", "serve", "--help"],
+        ["image", "build", "--help"],
+        ["deploy", "--help"],
+        ["release", "--help"],
+    ],
 )
 def test_help_imports_no_sdk(argv):
     proc = subprocess.run(
