@@ -141,6 +141,21 @@ def test_port_in_use_is_a_usage_error(released, project):
     assert f"port {port}" in result.stderr.splitlines()[0]
 
 
+def test_unchanged_re_release_registers_nothing_new(released, project):
+    port = free_port()
+    again = mlops(project, "release", "--set", "epochs=10", "--port", str(port))
+    assert again.returncode == 0, again.stderr
+    assert "release: reference-tabular version 1 is already champion" in again.stderr
+    assert re.search(r"^released models:/reference-tabular/1 ", again.stdout, re.M)
+    history = json.loads(
+        mlops(project, "model", "history", "reference-tabular", "--json").stdout
+    )
+    assert [(e["action"], e["version"]) for e in history] == [
+        ("register", "1"),
+        ("promote", "1"),
+    ]
+
+
 def test_rejected_candidate_stops_the_release(tmp_path):
     for folder in ("pipelines", "environments"):
         shutil.copytree(

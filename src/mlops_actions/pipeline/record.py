@@ -77,3 +77,16 @@ def find_metrics(outputs: dict[str, str]) -> dict[str, Any]:
         if data and data.get("schema") == METRICS_SCHEMA:
             return {"output": name, "path": str(path), **data}
     return {}
+
+
+def producing_run(run: dict[str, Any], path: str) -> str:
+    """The run that produced output ``path`` of ``run`` (a run.json body).
+
+    A reused step's outputs live in the earlier run that made them, so a
+    re-run with nothing changed names the same producing run: registering
+    "this run's model" twice then finds the version registered before.
+    """
+    for step in run.get("steps") or []:
+        if path in (step.get("outputs") or {}).values():
+            return str(step.get("reused_from") or run["run_id"])
+    return str(run["run_id"])

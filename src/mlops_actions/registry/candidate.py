@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_actions.errors import UsageError
-from mlops_actions.pipeline.record import METRICS_SCHEMA, RUN_SCHEMA, read_json
+from mlops_actions.pipeline.record import (
+    METRICS_SCHEMA,
+    RUN_SCHEMA,
+    producing_run,
+    read_json,
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ def from_run(state: Path, run: str) -> Candidate:
     return Candidate(
         model_dir=Path(outputs["model"]),
         evaluation_dir=Path(evaluation) if evaluation else None,
-        run_id=str(record["run_id"]),
+        run_id=producing_run(record, outputs["model"]),
     )
 
 

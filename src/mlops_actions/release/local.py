@@ -50,7 +50,7 @@ def release(
     from mlops_actions.deploy.target import deploy_local
     from mlops_actions.gate.compare import find_candidate, run_gate
     from mlops_actions.gate.rules import load_rules
-    from mlops_actions.pipeline.record import write_json
+    from mlops_actions.pipeline.record import producing_run, write_json
     from mlops_actions.pipeline.spec import load_pipeline
     from mlops_actions.registry.base import Audit, current_commit
 
@@ -74,21 +74,27 @@ def release(
             f"details in {folder / 'gate.json'}"
         )
     say(f"release: gate decided {outcome}; registering {rules.model}")
-    version, _ = registry.register(
+    model = record.outputs["model"]
+    version, created = registry.register(
         rules.model,
-        Path(record.outputs["model"]),
+        Path(model),
         evaluation_dir=metrics,
-        run_id=record.run_id,
+        run_id=producing_run(record.to_json(), model),
         commit=current_commit(),
     )
     champion = gate.record["champion"]
-    registry.promote(
-        rules.model,
-        version.version,
-        expect_champion=champion["version"] if champion else None,
-        audit=Audit.from_env(gate_decision=outcome),
-    )
-    say(f"release: {rules.model} version {version.version} is the champion")
+    promoted = not (not created and champion and champion["version"] == version.version)
+    if not promoted:
+        # Nothing changed since the last release: same run, same commit.
+        say(f"release: {rules.model} version {version.version} is already champion")
+    else:
+        registry.promote(
+            rules.model,
+            version.version,
+            expect_champion=champion["version"] if champion else None,
+            audit=Audit.from_env(gate_decision=outcome),
+        )
+        say(f"release: {rules.model} version {version.version} is the champion")
     bundle = _bundle(record, version, folder, say)
     say(f"release: deploying {rules.model} version {version.version} locally")
     deployed = deploy_local(
@@ -111,7 +117,7 @@ def release(
         decision=outcome,
         table=table,
         version=version.version,
-        promoted=True,
+        promoted=promoted,
         bundle=bundle,
         deployed=deployed,
     )
