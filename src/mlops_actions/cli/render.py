@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mlops_actions.pipeline.local import LocalRunner, StepEvent
+from mlops_actions.pipeline.local import LocalRunner, StepEvent, not_used_locally
 from mlops_actions.pipeline.record import RunRecord
 from mlops_actions.pipeline.spec import Pipeline
 
@@ -27,19 +27,13 @@ def run_header(spec: Pipeline, runner: LocalRunner) -> None:
         f"state in {shown(runner.state)}",
         err=True,
     )
-    not_used = sorted({*_not_used(spec)})
+    not_used = sorted({*not_used_locally(spec)})
     if not_used:
         click.echo(
             f"not used locally: {', '.join(not_used)} "
             f"(steps run with {runner.interpreter})",
             err=True,
         )
-
-
-def _not_used(spec: Pipeline) -> list[str]:
-    from mlops_actions.pipeline.local import _not_used as not_used
-
-    return not_used(spec)
 
 
 def step_event(event: StepEvent) -> None:

@@ -118,7 +118,7 @@ class LocalRunner:
             inputs=values,
             experiment=pipeline.experiment,
             steps=[StepRecord(name=name, status="pending") for name in order],
-            not_used_locally=_not_used(pipeline),
+            not_used_locally=not_used_locally(pipeline),
         )
         write_json(folder / "run.json", record.to_json())
         try:
@@ -243,7 +243,7 @@ class LocalRunner:
             if value is None:
                 args[name] = None
                 continue
-            args[name] = _command_text(value)
+            args[name] = str(value)
             key[name] = value
             local = (
                 _local_path(args[name])
@@ -357,10 +357,6 @@ def _step_error(job: Job, rc: int, log: Path) -> Exception:
     return BackendError(f"step {job.name} failed with exit code {rc}", detail=detail)
 
 
-def _command_text(value: Any) -> str:
-    return str(value)
-
-
 def _local_path(value: str | None) -> Path | None:
     if not value or "://" in value and not value.startswith("file://"):
         return None
@@ -368,7 +364,7 @@ def _local_path(value: str | None) -> Path | None:
     return path if path.exists() else None
 
 
-def _not_used(pipeline: Pipeline) -> list[str]:
+def not_used_locally(pipeline: Pipeline) -> list[str]:
     """The compute targets and environments the jobs name, as ``kind value``."""
     seen: list[str] = []
     for job in pipeline.jobs.values():

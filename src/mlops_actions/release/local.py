@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ def release(
     else:
         metrics = Path(record.metrics["path"]).parent
     candidate = find_candidate(metrics, None, request.state)
-    candidate = type(candidate)(**{**candidate.__dict__, "run_id": record.run_id})
+    candidate = replace(candidate, run_id=record.run_id)
     gate = run_gate(rules, candidate, registry)
     write_json(folder / "gate.json", gate.record)
     table = publish(gate.decision)
