@@ -71,6 +71,7 @@ def main() -> None:
     # Load the heavy modules once so neither contender pays a cold page cache.
     subprocess.run([sys.executable, "-c", "import torch, mlflow, sklearn"], check=False)
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
+        Path(tmp, "state").mkdir()
         env = {**os.environ, "MLOPS_HOME": str(Path(tmp, "state"))}
         env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/runner.db"
         began = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mlops_actions.errors import UsageError
+
 #: Every option ``--x`` of ``mlops <group> <command>`` also reads
 #: ``MLOPS_<GROUP>_<COMMAND>_<X>``; global options read ``MLOPS_<X>``.
 ENV_PREFIX = "MLOPS"
@@ -18,9 +20,23 @@ DEFAULT_BACKEND = "local"
 
 
 def state_dir(environ: dict[str, str] | None = None) -> Path:
-    """Where the local backend keeps runs, cache and the MLflow database."""
+    """Where the local backend keeps runs, cache and the MLflow database.
+
+    The default, ``.mlops``, is created by whoever writes there first. A folder
+    named by ``MLOPS_HOME`` must already exist (UsageError otherwise): created
+    on demand, a mistyped one would hold a new, empty registry, where every
+    candidate passes the gate as the first model.
+    """
     env = os.environ if environ is None else environ
-    return Path(env.get(ENV_HOME) or ".mlops")
+    named = env.get(ENV_HOME)
+    if not named:
+        return Path(".mlops")
+    if not Path(named).is_dir():
+        raise UsageError(
+            f"{ENV_HOME} {named} is not a folder: create it, or fix {ENV_HOME} "
+            "(a new state folder would start an empty registry)"
+        )
+    return Path(named)
 
 
 def default_tracking_uri(state: Path) -> str:

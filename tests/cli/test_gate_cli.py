@@ -327,3 +327,20 @@ def test_paired_bootstrap_on_shared_rows(gate, mlops, tmp_path):
     )
     assert unpaired.code == 1
     assert record()["decision"] == "error"
+
+
+def test_truncated_metrics_says_why_not_a_count_of_rules(gate, tmp_path):
+    # The fault: "0 rules could not be checked", then "1 of the rules above did
+    # not pass", about a file whose only problem is that it was cut short.
+    bad = tmp_path / "cut"
+    bad.mkdir()
+    (bad / "metrics.json").write_text('{"schema": "mlops-actions/metrics", "met')
+    result = gate("--model", "fresh", "--metrics", str(bad))
+    assert result.code == 1
+    path = bad / "metrics.json"
+    headline = result.out.splitlines()[0]
+    assert headline.startswith(f"**Gate: error**: candidate: {path} is unreadable: ")
+    assert "rules could not be checked" not in result.out
+    (line,) = [x for x in result.err.splitlines() if x.startswith("error:")]
+    assert line.startswith(f"error: gate decided error: {path} is unreadable: ")
+    assert line.endswith("(details in gate.json)")

@@ -33,6 +33,7 @@ def cli(mlops, store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MLOPS_HOME", str(tmp_path / ".mlops"))
+    (tmp_path / ".mlops").mkdir()
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     monkeypatch.setenv("GITHUB_SHA", SHA)
     for name in ("GITHUB_RUN_ID", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):

@@ -64,9 +64,10 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], float, float | None]:
     b = draw(st.none() | values | st.just(0.0))
     rule: dict[str, Any] = {"direction": direction}
     bound = "floor" if direction == "maximize" else "ceiling"
-    if draw(st.booleans()):
-        rule[bound] = draw(values)
     margin_rule = draw(st.sampled_from([None, "min_improvement", "max_regression"]))
+    # a direction alone is refused by the rules schema: some rule is always there
+    if draw(st.booleans()) or margin_rule is None:
+        rule[bound] = draw(values)
     if margin_rule:
         rule[margin_rule] = {
             draw(st.sampled_from(["absolute", "relative"])): draw(margins)
@@ -135,7 +136,8 @@ def test_a_bad_value_is_an_error_never_a_promotion(scenario, bad, side):
     ],
 )
 def test_each_bad_value_is_named(value, says):
-    decision = decide(gate({"acc": {"direction": "maximize"}}), {"acc": value}, None)
+    rules = gate({"acc": {"direction": "maximize", "floor": 0.0}})
+    decision = decide(rules, {"acc": value}, None)
     assert decision.decision == "error"
     assert decision.reasons == (
         f"{says}: the candidate's metrics must give it as a finite number",
@@ -149,7 +151,12 @@ def test_each_bad_value_is_named(value, says):
 
 
 def test_a_metric_the_rules_name_must_be_in_the_candidate():
-    rules = gate({"acc": {"direction": "maximize"}, "loss": {"direction": "minimize"}})
+    rules = gate(
+        {
+            "acc": {"direction": "maximize", "floor": 0.5},
+            "loss": {"direction": "minimize", "ceiling": 1.0},
+        }
+    )
     decision = decide(rules, {"acc": 0.9}, {"acc": 0.8, "loss": 0.3})
     assert decision.decision == "error"
     assert decision.reasons[0].startswith("candidate loss is missing")
@@ -236,7 +243,10 @@ def test_first_model_only_absolute_rules_apply():
 
 def test_precedence_error_over_reject_over_promote():
     rules = gate(
-        {"a": {"direction": "maximize", "floor": 0.5}, "b": {"direction": "maximize"}}
+        {
+            "a": {"direction": "maximize", "floor": 0.5},
+            "b": {"direction": "maximize", "floor": 0.0},
+        }
     )
     assert decide(rules, {"a": 0.4, "b": math.nan}, {}).decision == "error"
     assert decide(rules, {"a": 0.4, "b": 1}, {}).decision == "reject"
@@ -262,7 +272,9 @@ def test_dry_run_keeps_the_verdict_and_says_what_enforce_would_do():
         "dry-run",
         "reject",
     )
-    enforce = decide(gate({"a": {"direction": "maximize"}}), {"a": 0.4}, {"a": 0.3})
+    enforce = decide(
+        gate({"a": {"direction": "maximize", "floor": 0.0}}), {"a": 0.4}, {"a": 0.3}
+    )
     assert (enforce.mode, enforce.would_be) == ("enforce", None)
 
 
@@ -372,6 +384,6 @@ def test_gate_json_body():
 )
 def test_no_candidate_value_but_a_finite_number_passes(value):
     assume(not (isinstance(value, float) and math.isfinite(value)))
-    rules = gate({"a": {"direction": "maximize"}})
+    rules = gate({"a": {"direction": "maximize", "floor": 0.0}})
     assert decide(rules, {"a": value}, None).decision == "error"
     assert decide(rules, {"a": value}, {"a": 0.5}).decision == "error"

@@ -253,7 +253,36 @@ CASES = {
         "gate.yml:5: invalid YAML: expected ',' or ']', but got ':'",
     ),
     "empty file": ("", "gate.yml: gate rules must be a YAML mapping"),
+    "a metric with a direction and no rule": (
+        GOOD.replace("  log_loss:", "  roc_auc: {direction: maximize}\n  log_loss:"),
+        "gate.yml:10: metrics.roc_auc: roc_auc has a direction but no rule, so any "
+        "value would pass: add floor, min_improvement or max_regression, or remove "
+        "it",
+    ),
+    "a minimize metric with a direction and no rule": (
+        GOOD.replace("    ceiling: 0.6\n    max_regression: {relative: 0.05}\n", ""),
+        "gate.yml:10: metrics.log_loss: log_loss has a direction but no rule, so any "
+        "value would pass: add ceiling, min_improvement or max_regression, or remove "
+        "it",
+    ),
 }
+
+
+def test_a_metric_with_a_direction_and_no_rule_promotes_nothing(gate_yml):
+    # The fault: `roc_auc: {direction: maximize}` let any roc_auc through.
+    text = GOOD.replace("  log_loss:", "  roc_auc: {direction: maximize}\n  log_loss:")
+    assert "no rule, so any value would pass" in problem(gate_yml(text))
+
+
+def test_the_bootstrap_is_the_primary_metrics_rule(gate_yml):
+    rules = load_rules(
+        gate_yml(
+            GOOD.replace("    floor: 0.80\n", "").replace(
+                "    min_improvement: {absolute: 0.0}\n", ""
+            )
+        )
+    )
+    assert not rules.metrics["accuracy"].has_rule and rules.bootstrap is not None
 
 
 @pytest.mark.parametrize("text, message", CASES.values(), ids=CASES.keys())
@@ -272,7 +301,7 @@ def test_rules_are_frozen():
             "version": 1,
             "model": "m",
             "primary": "f1",
-            "metrics": {"f1": {"direction": "maximize"}},
+            "metrics": {"f1": {"direction": "maximize", "floor": 0.5}},
         }
     )
     with pytest.raises(Exception):

@@ -14,6 +14,7 @@ FIXTURE_MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "gate" / "mod
 #: what pyproject's serve extra asks for; all installed in the test venv
 SERVE = (
     "fastapi>=0.110",
+    "fastapi-offline>=1.7",
     "uvicorn[standard]>=0.29",
     "orjson>=3.9",
     "prometheus-client>=0.20",

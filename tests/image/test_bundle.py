@@ -104,6 +104,7 @@ def test_requirements_are_exact_pins_of_what_is_installed(bundled):
     # requirements (mlflow as mlflow-skinny, pandas)
     assert {
         "fastapi",
+        "fastapi-offline",  # /docs' Swagger UI files
         "uvicorn",
         "uvloop",
         "httptools",
@@ -221,6 +222,7 @@ def test_registered_model_by_uri(
 ):
     """models:/NAME/VERSION and @champion: the registry's name, version, commit."""
     monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "state"))
+    (tmp_path / "state").mkdir()
     monkeypatch.chdir(tmp_path)
     registered = mlops(
         "model",

@@ -23,17 +23,47 @@ def test_latest_is_the_newest_completed_run(tmp_path):
 
 
 def test_a_run_without_metrics_output_uses_its_metrics_file(tmp_path):
-    record = write_run(tmp_path, "r1", tmp_path / "model", None)
+    run = "20260101-000000-abcdef"
+    record = write_run(tmp_path, run, tmp_path / "model", None)
     data = json.loads(record.read_text())
     data["metrics"] = {"path": str(tmp_path / "eval" / "metrics.json")}
     record.write_text(json.dumps(data))
-    assert from_run(tmp_path, "r1").evaluation_dir == tmp_path / "eval"
+    assert from_run(tmp_path, run).evaluation_dir == tmp_path / "eval"
 
 
 def test_missing_runs_are_usage_errors(tmp_path):
-    with pytest.raises(UsageError, match=r"^--run nope: no pipeline run record"):
-        from_run(tmp_path, "nope")
+    with pytest.raises(
+        UsageError, match=r"^--run 20260101-000000-abcdef: no pipeline run record"
+    ):
+        from_run(tmp_path, "20260101-000000-abcdef")
     with pytest.raises(UsageError, match=r"^--run latest: no completed pipeline run"):
+        from_run(tmp_path, "latest")
+
+
+@pytest.mark.parametrize("run", ["../outside", "r1", "20260101-000000-ABCDEF", ""])
+def test_a_run_that_is_not_a_run_id_is_refused_before_any_file_is_read(tmp_path, run):
+    state = tmp_path / "state"
+    write_run(tmp_path, "outside", tmp_path / "model", None)  # state/../outside
+    with pytest.raises(UsageError) as caught:
+        from_run(state, run)
+    assert caught.value.message.startswith(f"--run {run}: not a run id: ")
+
+
+def test_a_running_record_whose_cli_is_gone_is_reported_interrupted(tmp_path):
+    import socket
+
+    run = "20260101-000000-abcdef"
+    record = write_run(tmp_path, run, tmp_path / "model", None, "running")
+    data = json.loads(record.read_text())
+    # A pid beyond the kernel's limit (2**22) names no process.
+    data["runner"] = {"pid": 2**22 + 1, "host": socket.gethostname(), "started": "x"}
+    record.write_text(json.dumps(data))
+    with pytest.raises(UsageError) as caught:
+        from_run(tmp_path, run)
+    assert "(status interrupted: its CLI ended without finishing the record)" in (
+        caught.value.message
+    )
+    with pytest.raises(UsageError, match=r"^--run latest: no completed"):
         from_run(tmp_path, "latest")
 
 

@@ -55,7 +55,9 @@ def test_a_file_that_is_no_database_is_unavailable(tmp_path):
     with pytest.raises(RegistryUnavailable) as failure:
         open_registry("local", tracking_uri=uri)
     assert failure.value.message == (
-        f"registry {uri} is unreachable: file is not a database"
+        f"registry {uri} is unusable: {tmp_path}/mlflow.db cannot be read as a "
+        "database (file is not a database): move it away to start a new registry, "
+        "or point MLFLOW_TRACKING_URI or MLOPS_HOME at the registry's database"
     )
 
 
@@ -94,6 +96,7 @@ def test_a_bug_is_not_disguised_as_a_store_failure(tmp_path):
 def test_default_store_lives_in_the_state_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "state"))
+    (tmp_path / "state").mkdir()
     store = resolve_store()
     assert store.uri == f"sqlite:///{tmp_path}/state/mlflow.db"
     assert store.database == tmp_path / "state" / "mlflow.db"

@@ -68,6 +68,7 @@ async def serving(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app started (lifespan) and an httpx client talking to it in-process."""
     loader = options.pop("loader", None)
+    options.setdefault("instance_id", "test-instance")
     config = ScorerConfig(model_uri=model.uri if model else "test-model", **options)
     app = create_app(config, model=model, loader=loader)
     async with app.router.lifespan_context(app):

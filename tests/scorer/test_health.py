@@ -38,7 +38,11 @@ async def test_ready_only_once_the_model_has_loaded(typed_model):
         gauge_after = metric((await client.get("/metrics")).text, "mlops_scorer_ready")
     assert (live.status_code, live.json()) == (200, {"status": "alive"})
     assert ready.status_code == 503
-    assert ready.json() == {"status": "loading", "model": "test-model"}
+    assert ready.json() == {
+        "status": "loading",
+        "model": "test-model",
+        "instance": "test-instance",
+    }
     assert ping.status_code == 503
     assert early.status_code == 503
     assert early.json()["message"] == "the model is not ready (loading)"
@@ -63,6 +67,7 @@ async def test_a_load_failure_is_never_ready():
     assert ready.json() == {
         "status": "failed",
         "model": "test-model",
+        "instance": "test-instance",
         "reason": "RuntimeError: weights.bin is corrupt",
     }
 

@@ -1,5 +1,6 @@
 """Sampled input rows land in JSON lines or Parquet files, rotated, off the
-request path; a full queue drops and counts."""
+request path; a full queue drops and counts the rows. (The store failing:
+test_input_log_faults.)"""
 
 from __future__ import annotations
 
@@ -91,14 +92,14 @@ async def test_sampling_rate(typed_model, tmp_path):
     assert 50 <= logged <= 150
 
 
-def test_a_full_queue_drops_and_counts(tmp_path):
+def test_a_full_queue_drops_and_counts_rows(tmp_path):
     dropped = []
     logger = InputLogger(
-        tmp_path, rate=1.0, queue_size=2, on_dropped=lambda: dropped.append(1)
+        tmp_path, rate=1.0, queue_size=2, on_dropped=dropped.append
     )  # not started: nothing drains the queue
-    item = ParsedInput(rows=1, key=("x",), columns={"x": [1.0]})
+    item = ParsedInput(rows=2, key=("x",), columns={"x": [1.0, 2.0]})
     began = time.perf_counter()
     for n in range(5):
         logger.offer(f"r{n}", item)
     assert time.perf_counter() - began < 0.1  # never blocks the request
-    assert len(dropped) == 3
+    assert sum(dropped) == 6  # rows, not requests: three of two rows each

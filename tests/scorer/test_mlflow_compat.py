@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def reference_model(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("reference")
+    (work / ".mlops").mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "mlops_actions", "pipeline", "run",
          str(ROOT / "pipelines" / "pipeline.yml"), "--set", "epochs=5"],

@@ -3,6 +3,10 @@
 The snapshot folder holds ``data.parquet`` and ``manifest.json`` (source,
 sha256 of the parquet bytes, row count, per-column dtype and null count), so a
 later step or a later run can tell whether it saw the same data.
+
+A credential in the source URI (a SAS ``sig=``, a token, ``user:password@``) is
+shown as ``***`` in everything this step prints or writes; the download uses
+the real URI.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +34,54 @@ SOURCES_HINT = (
 )
 FORMATS = (".csv", ".parquet", ".json", ".jsonl")
 HTTP_TIMEOUT_S = 60
+
+# This folder is uploaded to Azure ML on its own, so it keeps its own copy of
+# the toolkit's redaction rules (redact.py); tests/components keeps them equal.
+CREDENTIAL_PARAMS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "authorization",
+        "client_secret",
+        "code",
+        "credential",
+        "id_token",
+        "key",
+        "passwd",
+        "password",
+        "pwd",
+        "refresh_token",
+        "secret",
+        "session_token",
+        "sig",
+        "signature",
+        "token",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-goog-credential",
+        "x-goog-signature",
+    }
+)
+_STOP = "&#;\\s'\"<>"
+_PARAM = re.compile(rf"(?P<head>[?&;](?P<name>[^=?{_STOP}]+)=)(?P<value>[^{_STOP}]*)")
+_USERINFO = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'\"<>]*:)"
+    r"(?P<value>[^\s/?#'\"<>]*)(?=@)"
+)
+
+
+def redacted(text: str) -> str:
+    """``text`` with URI credentials (listed parameters, passwords) as ``***``."""
+    text = _USERINFO.sub(lambda m: m["head"] + "***", text)
+
+    def param(m: re.Match) -> str:
+        name = urllib.parse.unquote(m["name"]).lower()
+        return m["head"] + "***" if name in CREDENTIAL_PARAMS else m[0]
+
+    return _PARAM.sub(param, text)
 
 
 class SourceError(Exception):
@@ -154,7 +208,7 @@ def write_snapshot(frame: pd.DataFrame, source: str, out_dir: Path) -> dict:
     manifest = {
         "schema": "mlops-actions/snapshot",
         "version": 1,
-        "source": source,
+        "source": redacted(source),
         "sha256": hashlib.sha256(data_path.read_bytes()).hexdigest(),
         "rows": int(len(frame)),
         "columns": [
@@ -164,6 +218,13 @@ def write_snapshot(frame: pd.DataFrame, source: str, out_dir: Path) -> dict:
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _redacted_traceback(kind: type, value: BaseException, tb: object) -> None:
+    # An unexpected failure (a 5xx answer, a broken connection) still ends in
+    # a traceback, whose messages may quote the source URI.
+    text = "".join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(redacted(text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,11 +241,12 @@ def main(argv: list[str] | None = None) -> int:
                 "pass a table with a header and at least one row"
             )
     except SourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redacted(str(exc))}", file=sys.stderr)
         return 2
     # Parquet needs string column names; CSVs without a header give integers.
     frame.columns = [str(name) for name in frame.columns]
-    print(f"read {len(frame)} rows x {len(frame.columns)} columns from {args.source}")
+    source = redacted(args.source)
+    print(f"read {len(frame)} rows x {len(frame.columns)} columns from {source}")
 
     manifest = write_snapshot(frame, args.source, args.snapshot)
     nulls = sum(column["nulls"] for column in manifest["columns"])
@@ -193,4 +255,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.excepthook = _redacted_traceback
     sys.exit(main())

@@ -53,7 +53,8 @@ def transform(frame: pd.DataFrame, spec: dict) -> np.ndarray:
             values = np.full(n, np.nan)
         values = np.where(np.isnan(values), column["median"], values)
         std = column["std"] or 1.0
-        out[:, j] = (values - column["mean"]) / std
+        with np.errstate(over="ignore"):  # inf past float32: predict refuses it
+            out[:, j] = (values - column["mean"]) / std
     offset = len(spec["numeric"])
     rows = np.arange(n)
     for column in spec["categorical"]:
@@ -213,8 +214,47 @@ def save_weights(module: nn.Module, hidden_sizes: list[int], path: str) -> None:
     torch.save(payload, path)
 
 
+def _refuse_rows(
+    bad: np.ndarray, frame: pd.DataFrame, features: np.ndarray, spec: dict
+) -> None:
+    """Raise MLflow's INVALID_PARAMETER_VALUE (a client error: the scorer
+    answers 422) naming the first ``bad`` row and its most extreme column.
+
+    The model computes in float32 on standardised features: a finite input
+    such as 1e308 turns inf there, or NaN further in, and a label made from
+    NaN would be a wrong answer given as a right one.
+    """
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad)[0])
+    numeric = spec["numeric"]
+    if not numeric:  # one-hot features are 0 or 1: this cannot happen
+        raise RuntimeError(f"row {row}: the model computed NaN")
+    scale = np.nan_to_num(np.abs(features[row, : len(numeric)]), nan=np.inf)
+    name = numeric[int(np.argmax(scale))]["name"]
+    value = math.nan
+    if name in frame.columns:
+        value = float(pd.to_numeric(frame[name], errors="coerce").iloc[row])
+    message = (
+        f"column '{name}': row {row} is {value:g}, too far from the training "
+        "data for the model to compute with (it standardises features in "
+        "float32): send a value within the feature's real range"
+    )
+    try:
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+    except ImportError:  # predict() called without mlflow
+        raise ValueError(message) from None
+    raise MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
 class TabularClassifier(PythonModel):
-    """MLflow pyfunc: raw feature rows in, ``label`` and ``probability`` out."""
+    """MLflow pyfunc: raw feature rows in, ``label`` and ``probability`` out.
+
+    A row the model cannot compute with (a feature overflowing float32 once
+    standardised) is refused with MLflow's INVALID_PARAMETER_VALUE naming the
+    column, rather than answered from NaN.
+    """
 
     def load_context(self, context: Any) -> None:
         with open(context.artifacts["preprocessor"]) as handle:
@@ -237,9 +277,13 @@ class TabularClassifier(PythonModel):
             if isinstance(model_input, pd.DataFrame)
             else pd.DataFrame(model_input)
         )
-        features = torch.from_numpy(transform(frame, self.spec))
+        features = transform(frame, self.spec)
+        _refuse_rows(~np.isfinite(features).all(axis=1), frame, features, self.spec)
         with torch.no_grad():
-            probability = torch.sigmoid(self.module(features).squeeze(-1)).numpy()
+            logits = self.module(torch.from_numpy(features)).squeeze(-1)
+            probability = torch.sigmoid(logits).numpy()
+        # Finite inputs far enough out still overflow inside the network.
+        _refuse_rows(np.isnan(probability), frame, features, self.spec)
         negative, positive = self.spec["classes"]
         return pd.DataFrame(
             {

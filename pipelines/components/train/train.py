@@ -123,7 +123,11 @@ def save_model(
         # in: declare numeric features as double and all features optional.
         numeric = {c["name"] for c in spec["numeric"]}
         as_double = {name: "float64" for name in numeric}
-        example = train_features.head(3).astype(as_double)
+        # MLflow writes a missing value of the example as a bare NaN, which is
+        # no JSON: show complete rows where the data has any.
+        complete = train_features.dropna()
+        rows = complete if len(complete) else train_features
+        example = rows.head(3).astype(as_double)
         sample = train_features.head(1000).astype(as_double)
         signature = infer_signature(sample, predict_sample(module, spec, sample))
         signature.inputs = Schema(

@@ -102,8 +102,10 @@ def gate(
     table = report_gate.publish(result.decision, comment=comment)
     click.echo(json.dumps(result.record, indent=2) if as_json else table.rstrip())
     if outcome not in ("promote", "first") and spec.mode == "enforce":
-        failed = sum(v.verdict != "pass" for v in result.decision.rules) or 1
-        raise CheckFailed(
-            f"gate decided {outcome}: {failed} of the rules above did not pass "
-            f"(details in {out})"
+        failed = sum(v.verdict != "pass" for v in result.decision.rules)
+        why = (
+            f"{failed} of the rules above did not pass"
+            if failed
+            else result.decision.reasons[0]
         )
+        raise CheckFailed(f"gate decided {outcome}: {why} (details in {out})")

@@ -83,8 +83,10 @@ def run(
     from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
+    from mlops_actions.redact import mask_in_actions
     from mlops_actions.settings import state_dir
 
+    mask_in_actions(overrides)  # before anything can print a credential
     if obj.backend != "local":
         raise UsageError(
             f"--backend {obj.backend}: pipeline run supports only the local backend "
@@ -92,6 +94,7 @@ def run(
         )
     values = parse_overrides(overrides)
     spec = load_pipeline(file)
+    mask_in_actions(spec.literals())
     if problems := check_pipeline(spec):
         raise UsageError(f"{problems[0]}", detail=_more(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts

@@ -11,6 +11,7 @@ import click
 from mlops_actions.pipeline.local import LocalRunner, StepEvent, not_used_locally
 from mlops_actions.pipeline.record import RunRecord
 from mlops_actions.pipeline.spec import Pipeline
+from mlops_actions.redact import redact, redact_value
 
 
 def shown(path: str | Path) -> str:
@@ -42,6 +43,11 @@ def step_event(event: StepEvent) -> None:
         text = f"{prefix}: started"
     elif event.status == "reused":
         text = f"{prefix}: reused from run {event.reused_from}"
+    elif event.status == "changed":
+        text = (
+            f"{prefix}: outputs changed since run {event.reused_from} "
+            f"({event.reason}): re-running"
+        )
     else:
         text = f"{prefix}: {event.status} in {event.seconds:.2f}s"
     click.echo(text, err=True)
@@ -49,24 +55,35 @@ def step_event(event: StepEvent) -> None:
 
 
 def run_summary(record: RunRecord) -> None:
+    """The run's metrics, outputs and a closing line, on stdout.
+
+    Everything shown passes through :func:`~mlops_actions.redact.redact`, as
+    everything the run record holds already has.
+    """
+    click.echo(redact(_summary(record)))
+
+
+def _summary(record: RunRecord) -> str:
+    lines = []
     metrics = record.metrics
     if metrics:
-        click.echo(f"metrics ({metrics['step']}: {shown(metrics['path'])}):")
+        lines.append(f"metrics ({metrics['step']}: {shown(metrics['path'])}):")
         values = metrics.get("metrics") or {}
         width = max((len(k) for k in values), default=0)
         for name, value in values.items():
             number = f"{value:.4f}" if isinstance(value, float) else str(value)
-            click.echo(f"  {name:<{width}}  {number}")
+            lines.append(f"  {name:<{width}}  {number}")
     if record.outputs:
-        click.echo("outputs:")
+        lines.append("outputs:")
         width = max(len(k) for k in record.outputs)
         for name, path in record.outputs.items():
-            click.echo(f"  {name:<{width}}  {shown(path)}")
+            lines.append(f"  {name:<{width}}  {shown(path)}")
     reused = sum(1 for s in record.steps if s.status == "reused")
-    click.echo(
+    lines.append(
         f"run {record.run_id} completed in {record.seconds:.2f}s: "
         f"{len(record.steps)} steps, {reused} reused ({shown(record.folder)})"
     )
+    return "\n".join(lines)
 
 
 def run_to_actions(record: RunRecord) -> None:
@@ -82,7 +99,7 @@ def run_to_actions(record: RunRecord) -> None:
         "metrics-json": record.metrics.get("path", ""),
     }
     outputs.update({f"output-{name}": path for name, path in record.outputs.items()})
-    gha.set_outputs(outputs)
+    gha.set_outputs(redact_value(outputs))
     rows = [
         f"| {s.name} | {s.status} | {s.seconds:.2f} s | {s.reused_from or ''} |"
         for s in record.steps
@@ -98,4 +115,4 @@ def run_to_actions(record: RunRecord) -> None:
     if values:
         lines += ["", "| metric | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in values.items()]
-    gha.append_summary("\n".join(lines) + "\n")
+    gha.append_summary(redact("\n".join(lines)) + "\n")

@@ -102,6 +102,43 @@ def scorer() -> None:
     help="Intra-op threads of the model's numeric libraries (OpenMP, MKL, "
     "torch) [default: OMP_NUM_THREADS, else 1].",
 )
+@click.option(
+    "--header-limit",
+    type=click.IntRange(min=1),
+    default=64 << 10,
+    metavar="BYTES",
+    show_default=True,
+    show_envvar=True,
+    help="A request line and headers larger than this get 431 and the "
+    "connection is closed.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    metavar="SECONDS",
+    show_default=True,
+    show_envvar=True,
+    help="A request whose headers and body are not all in this long after its "
+    "first byte gets 408; an answer left unread this long closes the "
+    "connection too.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    metavar="SECONDS",
+    show_default=True,
+    show_envvar=True,
+    help="Close a connection idle this long (no request in progress).",
+)
+@click.option(
+    "--instance-id",
+    metavar="ID",
+    show_envvar=True,
+    help="Reported by /health/ready as `instance`, so whoever started this "
+    "scorer can tell it from another server on the port [default: random].",
+)
 @click.pass_obj
 def serve(obj, model: str, **options) -> None:
     """Serve MODEL (an MLflow model folder, or models:/NAME@ALIAS) over HTTP.
@@ -116,13 +153,20 @@ def serve(obj, model: str, **options) -> None:
 
     Input is checked against the model's signature before predict: bad JSON
     400; unknown or missing columns, wrong types or shapes 422 naming the
-    field; a body over --body-limit 413. A missing value is null (JSON) or an
-    empty cell (CSV) in an optional column; NaN and Infinity are not JSON
-    (400), and nan/inf in a CSV numeric column is 422.
+    field; a body over --body-limit 413 (a gzip or deflate body is decoded,
+    and the limit applies to it decoded; another Content-Encoding is 415). A
+    missing value is null (JSON) or an empty cell (CSV) in an optional column;
+    NaN and Infinity are not JSON (400), and a CSV number is read as a JSON
+    number (nan, inf, 3_9.1 are 422). A key twice in one JSON object is 422.
+    A finite value the model cannot compute with (the reference model: 1e308,
+    past float32 once standardised) is 422 naming the column, when the model
+    says so with MLflow's INVALID_PARAMETER_VALUE as the reference model does.
     """
     from mlops_actions.scorer.config import ScorerConfig
     from mlops_actions.scorer.server import Started, serve as run_server
 
+    if options["instance_id"] is None:
+        del options["instance_id"]  # the config's random default
     config = ScorerConfig(model_uri=model, **options)
 
     def listening(started: Started) -> None:

@@ -4,11 +4,19 @@ One deployment at a time per state folder (``.mlops/deploy/local.json``): a new
 deploy stops the running one first. The scorer runs detached, in its own
 session, logging to ``.mlops/deploy/scorer.log``; ``stop`` sends it SIGTERM
 (it finishes in-flight requests) and SIGKILL after a grace period.
+
+Both ends check identities. The record holds the scorer's pid with its start
+time, so a pid the kernel has since given to another process is never
+signalled. Each deployment passes the scorer a random instance id, which
+``/health/ready`` reports: a port another server already answers on is not
+taken for ours.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.logs import tail
 from mlops_actions.pipeline.record import read_json, write_json
+from mlops_actions.process import ProcessId
 
 STATE = "deploy/local.json"
 _GRACE_S = 10.0
@@ -33,9 +43,18 @@ class LocalDeployment:
     version: str | None
     log: str
     started: float
+    #: when the scorer process started (see mlops_actions.process)
+    process_started: str | None = None
+    #: what the scorer's /health/ready says as "instance"
+    instance: str = ""
+
+    @property
+    def process(self) -> ProcessId:
+        return ProcessId(self.pid, self.process_started)
 
 
 def current(state: Path) -> LocalDeployment | None:
+    """The recorded deployment while its very scorer process runs, else None."""
     data = read_json(state / STATE)
     if not data:
         return None
@@ -43,7 +62,9 @@ def current(state: Path) -> LocalDeployment | None:
         deployment = LocalDeployment(**data)
     except TypeError:
         return None
-    return deployment if _alive(deployment.pid) else None
+    if deployment.process_started is None:
+        return None  # nothing proves the pid is still the scorer's
+    return deployment if deployment.process.alive() else None
 
 
 def deploy(
@@ -59,8 +80,9 @@ def deploy(
     stop(state)
     log = state / "deploy" / "scorer.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    instance = secrets.token_hex(8)
     argv = [sys.executable, "-m", "mlops_actions", "scorer", "serve", model]
-    argv += ["--host", host, "--port", str(port)]
+    argv += ["--host", host, "--port", str(port), "--instance-id", instance]
     with log.open("wb") as handle:
         process = subprocess.Popen(
             argv,
@@ -69,74 +91,86 @@ def deploy(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command, as a server should
         )
+    scorer = ProcessId.of(process.pid)
     url = f"http://{host}:{port}"
     deployment = LocalDeployment(
-        url, process.pid, model, version, str(log), time.time()
+        url,
+        process.pid,
+        model,
+        version,
+        str(log),
+        time.time(),
+        process_started=scorer.started,
+        instance=instance,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            said = next((x for x in reversed(tail.splitlines()) if x.strip()), "")
+            lines = tail(log, 15)
+            said = next((x for x in reversed(lines) if x.strip()), "")
             error = UsageError if code == 2 else BackendError
             raise error(
                 f"the scorer exited with code {code} before it was ready: "
                 f"{said.removeprefix('error: ')}",
-                detail=f"--- last lines of {log} ---\n{tail}",
+                detail="\n".join([f"--- last lines of {log} ---", *lines]),
             )
-        if _ready(url):
+        # Ready only when the answer is our scorer's: another server may
+        # already listen on the port, and ours will then exit (port in use).
+        if _ready_instance(url) == instance:
             write_json(state / STATE, asdict(deployment))
             return deployment
         time.sleep(0.2)
-    _terminate(process.pid)
+    _terminate(scorer)
     raise BackendError(
         f"the scorer did not become ready within {timeout:.0f}s (log: {log})"
     )
 
 
 def stop(state: Path) -> LocalDeployment | None:
-    """Stop the running local deployment, if any; return what was stopped."""
+    """Stop the recorded deployment's scorer if it still runs; return it.
+
+    A record whose scorer has exited is removed; its pid is left alone, since
+    it may by now be another process's.
+    """
     running = current(state)
     (state / STATE).unlink(missing_ok=True)
     if running is not None:
-        _terminate(running.pid)
+        _terminate(running.process)
     return running
 
 
-def _ready(url: str) -> bool:
+def _ready_instance(url: str) -> str | None:
+    """The instance id ``/health/ready`` reports when it says ready, else None."""
     try:
         with urllib.request.urlopen(url + "/health/ready", timeout=2) as answer:
-            return answer.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+            doc = json.loads(answer.read(64 << 10)) if answer.status == 200 else {}
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return doc.get("instance") if isinstance(doc, dict) else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _terminate(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + _GRACE_S
-    while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = 0 if _alive(pid) else pid
-        if done or not _alive(pid):
+def _terminate(scorer: ProcessId) -> None:
+    """SIGTERM the scorer's process group, SIGKILL after the grace period;
+    each signal only while the scorer is still that same process."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not scorer.alive():
             return
-        time.sleep(0.1)
+        try:
+            os.killpg(scorer.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + _GRACE_S
+        while time.monotonic() < deadline:
+            _reap(scorer.pid)
+            if not scorer.alive():
+                return
+            time.sleep(0.1)
+
+
+def _reap(pid: int) -> None:
+    """Collect the scorer's exit status when it is our child (no zombie left)."""
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
         pass

@@ -74,10 +74,12 @@ def _stored_smoke(registry: Any, name: str, version: str) -> dict | None:
 
 def _example_smoke(model_dir: Path) -> dict | None:
     """MLflow's own serving example; only the number of answers is known."""
-    path = model_dir / "serving_input_example.json"
-    if not path.is_file():
+    from mlops_actions.scorer.model import EXAMPLE, read_example
+
+    body = read_example(model_dir / EXAMPLE)  # MLflow's bare NaN read as null
+    if body is None:
         return None
-    request = json.loads(path.read_text())
+    request = json.loads(body)
     split = request.get("dataframe_split") or {}
     rows = len(split.get("data") or request.get("dataframe_records") or [])
     return {"request": request, "expected": {"rows": rows}, "shape_only": True}

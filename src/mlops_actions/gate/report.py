@@ -43,6 +43,9 @@ def _headline(decision: Decision, candidate: str, champion: str) -> str:
         why = f"{candidate} replaces {champion}: {decision.reasons[0]}"
     elif outcome == "first":
         why = f"{candidate}: {decision.reasons[0]}"
+    elif not decision.rules:
+        # Nothing could be compared (an unreadable metrics file): say why.
+        why = f"{candidate}: {decision.reasons[0]}"
     else:
         verdict = "fail" if outcome == "reject" else "error"
         failed = sum(rule.verdict == verdict for rule in decision.rules)

@@ -29,7 +29,9 @@ an error::
       resamples: 10000          # 100 to 1000000
       seed: 0                   # >= 0; the same seed gives the same interval
 
-Constraints: a margin gives exactly one of ``absolute`` or ``relative``, and is
+Constraints: every metric has at least one rule (floor or ceiling, a margin,
+or, for the primary metric, the bootstrap): a direction alone would let any
+value pass; a margin gives exactly one of ``absolute`` or ``relative``, and is
 >= 0; one metric has ``min_improvement`` or ``max_regression``, not both; the
 well-known metrics (accuracy, f1, precision, recall, roc_auc: maximize;
 log_loss, latency_p95_ms: minimize) must keep their direction, since a flipped
@@ -46,7 +48,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -59,7 +60,7 @@ from pydantic import (
 
 from mlops_actions.errors import UsageError
 from mlops_actions.gate.bootstrap import BOOTSTRAP_METRICS
-from mlops_actions.pipeline.yamlfile import load_yaml
+from mlops_actions.pipeline.yamlfile import YamlDoc, load_yaml
 
 #: Metrics whose direction is not a matter of taste (names as evaluate writes).
 KNOWN_DIRECTIONS = {
@@ -136,6 +137,19 @@ class MetricRule(_Schema):
             )
         return self
 
+    @property
+    def has_rule(self) -> bool:
+        """Whether anything but presence is checked (a direction alone is not)."""
+        return any(
+            value is not None
+            for value in (
+                self.floor,
+                self.ceiling,
+                self.min_improvement,
+                self.max_regression,
+            )
+        )
+
 
 class BootstrapRule(_Schema):
     confidence: Annotated[float, Strict()] = 0.95
@@ -174,6 +188,13 @@ class GateRules(_Schema):
                 f"got {self.primary!r}",
             )
         for name, rule in self.metrics.items():
+            if not rule.has_rule and not (name == self.primary and self.bootstrap):
+                bound = "floor" if rule.direction == "maximize" else "ceiling"
+                raise FieldProblem(
+                    f"metrics.{name}",
+                    f"{name} has a direction but no rule, so any value would pass: "
+                    f"add {bound}, min_improvement or max_regression, or remove it",
+                )
             known = KNOWN_DIRECTIONS.get(name)
             if known is not None and rule.direction != known:
                 better = "higher" if known == "maximize" else "lower"
@@ -201,8 +222,8 @@ class GateRules(_Schema):
 def load_rules(path: Path | str) -> GateRules:
     """Read and check ``gate.yml``; any problem is one UsageError line naming it."""
     path = Path(path)
-    doc = load_yaml(path, "gate rules")
-    duplicate = _duplicate_key(path)
+    doc = load_yaml(path, "gate rules")  # bounded: an alias bomb is refused
+    duplicate = _duplicate_key(doc)
     if duplicate is not None:
         raise UsageError(duplicate)
     try:
@@ -280,21 +301,13 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def _duplicate_key(path: Path) -> str | None:
-    """Say where a key repeats: PyYAML keeps the last one, dropping a rule."""
-    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    pending = [(node, "")] if node is not None else []
-    while pending:
-        current, where = pending.pop()
-        if not isinstance(current, yaml.MappingNode):
-            continue
-        seen: set[Any] = set()
-        for key, value in current.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else None
-            full = f"{where}.{name}" if where else str(name)
-            if name in seen:
-                line = key.start_mark.line + 1
-                return f"{path}:{line}: {full}: repeated key: keep one of them"
-            seen.add(name)
-            pending.append((value, full))
-    return None
+def _duplicate_key(doc: YamlDoc) -> str | None:
+    """Say where a key repeats: PyYAML keeps the last one, dropping a rule.
+
+    The loader found the repeats while walking each distinct node once, so a
+    node shared through aliases is not walked again at every use.
+    """
+    if not doc.repeated:
+        return None
+    where, line = doc.repeated[0]
+    return f"{doc.path}:{line}: {'.'.join(where)}: repeated key: keep one of them"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mlops_actions.errors import MissingDependency
 from mlops_actions.pipeline.checks import Problem
+from mlops_actions.pipeline.spec import load_pipeline
 from mlops_actions.pipeline.yamlfile import load_yaml
 
 
@@ -24,6 +25,7 @@ def azure_problems(path: Path) -> list[Problem]:
     # The SDK logs each validation error at WARNING on top of returning it.
     logging.getLogger("azure.ai.ml").setLevel(logging.ERROR)
     doc = load_yaml(path, "pipeline file")
+    load_environments(path)
     try:
         job = load_job(source=path)
     except ValidationException as exc:
@@ -36,6 +38,30 @@ def azure_problems(path: Path) -> list[Problem]:
         parts = tuple(str(where).split("."))
         problems.append(Problem(path, doc.line(parts), str(where), _one_line(message)))
     return problems
+
+
+def load_environments(path: Path) -> None:
+    """Load, bounded, the environment and conda files the components name.
+
+    azure-ai-ml reads every YAML file a pipeline names (pipeline, components,
+    environments, conda files) with an unbounded ``yaml.safe_load`` and then
+    walks the data expanded: an alias bomb in any of them must be refused by
+    our loader first. The pipeline and component files already were, by
+    :func:`load_pipeline`; this does the others. Raises UsageError.
+    """
+    for job in load_pipeline(path).jobs.values():
+        component = job.component
+        env = component.environment if component else None
+        if component is None or not (isinstance(env, str) and env.startswith("file:")):
+            continue
+        env_file = (component.path.parent / env.removeprefix("file:")).resolve()
+        if not env_file.is_file():
+            continue  # check_pipeline names it
+        conda = load_yaml(env_file, "environment file").data.get("conda_file")
+        if isinstance(conda, str) and not conda.startswith(("azureml:", "http")):
+            conda_file = env_file.parent / conda.removeprefix("file:")
+            if conda_file.is_file():
+                load_yaml(conda_file, "conda file")
 
 
 def _schema_problems(path: Path, text: str) -> list[Problem]:

@@ -6,6 +6,7 @@ missing component files and scripts. Pure: reads the loaded spec, no SDK.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,15 @@ from mlops_actions.pipeline.spec import (
     literal_type,
 )
 from mlops_actions.pipeline.yamlfile import Where
+from mlops_actions.redact import redact
+
+#: Job and output names become folders under ``.mlops/runs/<run-id>/``, and
+#: Azure ML wants node names that are identifiers.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME_RULE = (
+    "{} name must be letters, digits and _ (not starting with a digit): "
+    "it names a folder"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ def check_pipeline(pipeline: Pipeline) -> list[Problem]:
     """Every problem found, in file order; empty when the pipeline can run."""
     found: list[tuple[Where, str, Path]] = list(pipeline.load_problems)
     for job in pipeline.jobs.values():
+        if not NAME.fullmatch(job.name):
+            found.append((("jobs", job.name), NAME_RULE.format("job"), pipeline.path))
         found += _check_job(pipeline, job)
     if cycle := find_cycle(pipeline):
         found.append(
@@ -56,7 +68,8 @@ def check_pipeline(pipeline: Pipeline) -> list[Problem]:
             job = pipeline.jobs.get(where[1]) if len(where) > 1 else None
             doc = job.component.doc if job and job.component else doc
         line = doc.line(where if file == pipeline.path else where[2:])
-        problems.append(Problem(file, line, ".".join(where), message))
+        # A message may quote a value: never a credential in it.
+        problems.append(Problem(file, line, ".".join(where), redact(message)))
     return sorted(problems, key=lambda p: (str(p.file), p.line or 0))
 
 
@@ -179,6 +192,9 @@ def _check_component(component: Component) -> list[tuple[Where, str]]:
         if port.default is not None and not port.is_data:
             if problem := _type_mismatch(port.type, port.default):
                 found.append((("inputs", port.name, "default"), problem))
+    for name in component.outputs:
+        if not NAME.fullmatch(name):
+            found.append((("outputs", name), NAME_RULE.format("output")))
     env = component.environment
     if isinstance(env, str) and env.startswith("file:"):
         env_file = component.path.parent / env.removeprefix("file:")

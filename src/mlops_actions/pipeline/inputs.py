@@ -8,6 +8,7 @@ from typing import Any
 from mlops_actions.errors import UsageError
 from mlops_actions.pipeline.expressions import Binding, parse_binding
 from mlops_actions.pipeline.spec import Pipeline, input_type, input_value
+from mlops_actions.redact import redact
 
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
@@ -19,7 +20,7 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
+            raise UsageError(f"--set {redact(pair)!r}: expected NAME=VALUE")
         found[name.strip()] = value
     return found
 
@@ -45,7 +46,7 @@ def resolve_inputs(pipeline: Pipeline, overrides: dict[str, str]) -> dict[str, A
             values[name] = value
     for name in overrides:
         if refused := _refused(pipeline, name, values[name]):
-            raise UsageError(f"--set {name}={overrides[name]}: {refused}")
+            raise UsageError(redact(f"--set {name}={overrides[name]}: {refused}"))
     return values
 
 
@@ -66,7 +67,11 @@ def _refused(pipeline: Pipeline, name: str, value: Any) -> str | None:
 
 
 def coerce(name: str, text: str, declared: str, base: Path) -> Any:
-    """``text`` as the type the input declares; a clear error otherwise."""
+    """``text`` as the type the input declares; a clear error otherwise.
+
+    The error shows ``text`` with credentials redacted.
+    """
+    shown = redact(text)
     try:
         if declared == "integer":
             return int(text)
@@ -75,12 +80,12 @@ def coerce(name: str, text: str, declared: str, base: Path) -> Any:
     except ValueError:
         article = "an" if declared == "integer" else "a"
         raise UsageError(
-            f"--set {name}={text}: expected {article} {declared}"
+            f"--set {name}={shown}: expected {article} {declared}"
         ) from None
     if declared == "boolean":
         if text.lower() in _TRUE + _FALSE:
             return text.lower() in _TRUE
-        raise UsageError(f"--set {name}={text}: expected true or false")
+        raise UsageError(f"--set {name}={shown}: expected true or false")
     if declared in ("string",):
         return text
     return _absolute(text, base)

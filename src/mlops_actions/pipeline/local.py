@@ -5,43 +5,50 @@ folder, with ``${{inputs.*}}``/``${{outputs.*}}`` bound to folders under
 ``<state>/runs/<run-id>/<step>/``. A step whose component, code and inputs hash
 the same as an earlier completed step is reused instead of run. A step is only
 ever reused after its ``step.json`` says it completed, so a failed or
-interrupted step is never picked up later.
+interrupted step is never picked up later, and only while its outputs match
+what was recorded (see :mod:`.cache`). Each step's process group is ended on
+every way out of the run (see :mod:`.step_process`).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
+from mlops_actions import logs
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.pipeline import digest
+from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
 from mlops_actions.pipeline.inputs import resolve_inputs
+from mlops_actions.pipeline.liveness import this_process
 from mlops_actions.pipeline.record import (
     STEP_SCHEMA,
     RunRecord,
     StepRecord,
     find_metrics,
-    read_json,
+    new_run_id,
     write_json,
 )
 from mlops_actions.pipeline.spec import Job, Pipeline
+from mlops_actions.pipeline.step_process import (
+    StepGuard,
+    StepInterrupted,
+    StepTimedOut,
+    run_step,
+)
+from mlops_actions.redact import redact, redact_value
+from mlops_actions.registry.database import prepare_database
+from mlops_actions.registry.store import Store, sqlite_path
 from mlops_actions.settings import default_tracking_uri
 
 LOG_TAIL_LINES = 20
-_KILL_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -51,33 +58,12 @@ class StepEvent:
     step: str
     index: int
     total: int
-    status: str  # started | completed | reused | failed | cancelled
+    #: started | completed | reused | changed | failed | cancelled; ``changed``:
+    #: a cached step's outputs changed since its run, so it runs again
+    status: str
     seconds: float = 0.0
     reused_from: str | None = None
-
-
-class _Interrupted(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an exception while a step runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    reason: str | None = None
 
 
 class LocalRunner:
@@ -105,27 +91,29 @@ class LocalRunner:
             raise UsageError(f"{problems[0]}{more}; see mlops pipeline validate")
         values = resolve_inputs(pipeline, overrides)
         started = time.monotonic()
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-")
-        run_id += secrets.token_hex(3)
+        run_id = new_run_id()
         folder = self.state / "runs" / run_id
         order = execution_order(pipeline)
+        self._prepare_tracking()
         record = RunRecord(
             run_id=run_id,
             pipeline=pipeline.name,
             file=str(pipeline.path),
             folder=str(folder),
             status="running",
-            inputs=values,
+            inputs=redact_value(values),
             experiment=pipeline.experiment,
             steps=[StepRecord(name=name, status="pending") for name in order],
             not_used_locally=not_used_locally(pipeline),
+            runner=this_process(),
         )
         write_json(folder / "run.json", record.to_json())
         try:
-            for index, step in enumerate(record.steps, 1):
-                job = pipeline.jobs[step.name]
-                self._step(pipeline, job, values, record, step, index)
-                write_json(folder / "run.json", record.to_json())
+            with StepGuard() as guard:
+                for index, step in enumerate(record.steps, 1):
+                    job = pipeline.jobs[step.name]
+                    self._step(pipeline, job, values, record, step, index, guard)
+                    write_json(folder / "run.json", record.to_json())
         except BaseException:
             record.status = next(
                 (s.status for s in record.steps if s.status in ("failed", "cancelled")),
@@ -144,6 +132,22 @@ class LocalRunner:
         write_json(folder / "run.json", record.to_json())
         return record
 
+    def _tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(self.state)
+
+    def _prepare_tracking(self) -> None:
+        """Create the steps' SQLite tracking database before any step starts:
+        steps of runs started together would otherwise race its migration."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        uri = self._tracking_uri()
+        database = sqlite_path(uri)
+        if database is None or not database.parent.is_dir():
+            return  # a server, or a folder the steps will complain about
+        try:
+            prepare_database(Store(uri, database))
+        except ModuleNotFoundError:
+            pass  # no MLflow here: a step that tracks brings its own
+
     def _step(
         self,
         pipeline: Pipeline,
@@ -152,6 +156,7 @@ class LocalRunner:
         record: RunRecord,
         step: StepRecord,
         index: int,
+        guard: StepGuard,
     ) -> None:
         component = job.component
         assert component is not None  # check_pipeline refused the pipeline otherwise
@@ -164,16 +169,29 @@ class LocalRunner:
         )
         folder = Path(record.folder) / job.name
         step.log = str(folder / "logs" / "std_log.txt")
+        cache = StepCache(self.state)
         if self.use_cache and component.deterministic:
-            if earlier := self._cached(step.key):
+            found = cache.lookup(step.key)
+            if isinstance(found, Hit):
                 step.status = "reused"
-                step.reused_from = earlier["run_id"]
-                step.outputs = earlier["outputs"]
-                step.digests = earlier["digests"]
+                step.reused_from = found.run_id
+                step.outputs = found.step["outputs"]
+                step.digests = found.step["digests"]
                 self.on_event(
                     StepEvent(job.name, index, total, "reused", 0.0, step.reused_from)
                 )
                 return
+            if isinstance(found, Changed):
+                self.on_event(
+                    StepEvent(
+                        job.name,
+                        index,
+                        total,
+                        "changed",
+                        reused_from=found.run_id,
+                        reason=found.reason,
+                    )
+                )
         outputs = {}
         for name in component.outputs:
             path = folder / "outputs" / name
@@ -184,18 +202,24 @@ class LocalRunner:
             argv[0] = self.interpreter
         step.status = "running"
         step.outputs = outputs
-        step.argv = argv
+        step.argv = redact_value(argv)
         self.on_event(StepEvent(job.name, index, total, "started"))
         began = time.monotonic()
         try:
             rc = self._execute(
-                argv, component.code or pipeline.path.parent, job, record
+                argv, component.code or pipeline.path.parent, job, record, guard
             )
-        except _Interrupted as exc:
-            step.status = "cancelled"
+        except (StepInterrupted, StepTimedOut) as exc:
+            interrupted = isinstance(exc, StepInterrupted)
+            step.status = "cancelled" if interrupted else "failed"
             step.seconds = round(time.monotonic() - began, 3)
             self._finish(folder, step)
-            self.on_event(StepEvent(job.name, index, total, "cancelled", step.seconds))
+            self.on_event(StepEvent(job.name, index, total, step.status, step.seconds))
+            if not interrupted:
+                raise BackendError(
+                    f"step {job.name} ran past its limits.timeout of {job.timeout}s "
+                    "and was stopped"
+                ) from None
             raise BackendError(
                 f"interrupted ({exc}) during step {job.name}: the step was stopped "
                 "and will not be reused"
@@ -208,10 +232,12 @@ class LocalRunner:
             self.on_event(StepEvent(job.name, index, total, "failed", step.seconds))
             raise _step_error(job, rc, Path(step.log))
         step.status = "completed"
+        # Stats first: a file that changes while hashed then fails the cheap
+        # check next time and is hashed again (see .cache).
+        stats = output_stats(outputs)
         step.digests = {n: digest.tree_digest(Path(p)) for n, p in outputs.items()}
         self._finish(folder, step)
-        cache_entry = {"run_id": record.run_id, "step": str(folder / "step.json")}
-        write_json(self.state / "cache" / f"{step.key}.json", cache_entry)
+        cache.store(step.key, record.run_id, folder / "step.json", stats)
         self.on_event(StepEvent(job.name, index, total, "completed", step.seconds))
 
     def _bind_inputs(
@@ -254,26 +280,16 @@ class LocalRunner:
                 key[name] = {"value": value, "data": digest.tree_digest(local)}
             elif port.is_data:
                 raise UsageError(
-                    f"jobs.{job.name}.inputs.{name}: {value} not found; "
+                    f"jobs.{job.name}.inputs.{name}: {redact(str(value))} not found; "
                     "pass an existing file or folder"
                 )
         return args, key
 
-    def _cached(self, key: str) -> dict[str, Any] | None:
-        entry = read_json(self.state / "cache" / f"{key}.json")
-        if not entry:
-            return None
-        step = read_json(Path(str(entry.get("step"))))
-        if not step or step.get("status") != "completed" or step.get("key") != key:
-            return None
-        outputs = step.get("outputs") or {}
-        if not all(Path(p).exists() for p in outputs.values()):
-            return None
-        return {"run_id": entry.get("run_id"), **step}
-
-    def _execute(self, argv: list[str], cwd: Path, job: Job, record: RunRecord) -> int:
+    def _execute(
+        self, argv: list[str], cwd: Path, job: Job, record: RunRecord, guard: StepGuard
+    ) -> int:
         env = dict(os.environ)
-        env.setdefault("MLFLOW_TRACKING_URI", default_tracking_uri(self.state))
+        env.setdefault("MLFLOW_TRACKING_URI", self._tracking_uri())
         env.update(
             MLFLOW_EXPERIMENT_NAME=env.get("MLFLOW_EXPERIMENT_NAME")
             or record.experiment,
@@ -285,69 +301,24 @@ class LocalRunner:
             PATH=os.pathsep.join([str(Path(self.interpreter).parent), env["PATH"]]),
         )
         log_path = Path(record.folder) / job.name / "logs" / "std_log.txt"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("wb") as log, _signals_raise():
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if self.echo else log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us; we stop the child
-            )
-            tee = None
-            if self.echo is not None:
-                tee = threading.Thread(
-                    target=_tee, args=(proc.stdout, log, self.echo), daemon=True
-                )
-                tee.start()
-            try:
-                rc = proc.wait(timeout=job.timeout)
-            except subprocess.TimeoutExpired:
-                _stop(proc)
-                raise BackendError(
-                    f"step {job.name} ran past its limits.timeout of {job.timeout}s "
-                    "and was stopped"
-                ) from None
-            except BaseException:
-                _stop(proc)
-                raise
-            finally:
-                if tee is not None:
-                    tee.join(timeout=5)
-        return rc
+        return run_step(
+            argv,
+            cwd=cwd,
+            env=env,
+            log_path=log_path,
+            guard=guard,
+            echo=self.echo,
+            timeout=job.timeout,
+        )
 
     def _finish(self, folder: Path, step: StepRecord) -> None:
         data = {"schema": STEP_SCHEMA, "version": 1, **step.__dict__}
         write_json(folder / "step.json", data)
 
 
-def _tee(stream: IO[bytes], log: IO[bytes], echo: IO[str]) -> None:
-    for line in iter(stream.readline, b""):
-        log.write(line)
-        log.flush()
-        echo.write(line.decode("utf-8", "replace"))
-        echo.flush()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the step and everything it started: TERM, then KILL after a grace."""
-    for sig, wait in ((signal.SIGTERM, _KILL_GRACE_S), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def _step_error(job: Job, rc: int, log: Path) -> Exception:
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    tail = lines[-LOG_TAIL_LINES:]
+    # Read from the end, lines cut: a step may leave a log of any size.
+    tail = [redact(line) for line in logs.tail(log, LOG_TAIL_LINES)]
     said = next((ln.strip() for ln in reversed(tail) if ln.strip()), "")
     # Components exit 2 for input the user can fix (argparse does the same).
     if rc == 2:

@@ -87,6 +87,16 @@ class Pipeline:
     def path(self) -> Path:
         return self.doc.path
 
+    def literals(self) -> list[Any]:
+        """Every value the file and its components hand to steps, unresolved:
+        pipeline inputs, job inputs, component input defaults."""
+        found: list[Any] = [self.inputs]
+        for job in self.jobs.values():
+            found.append(job.inputs)
+            if job.component is not None:
+                found += [port.default for port in job.component.inputs.values()]
+        return found
+
 
 def _ports(raw: Any) -> dict[str, Port]:
     ports = {}

@@ -10,9 +10,12 @@ from pathlib import Path
 from mlops_actions.errors import UsageError
 from mlops_actions.pipeline.record import (
     METRICS_SCHEMA,
+    RUN_ID,
     RUN_SCHEMA,
+    check_run_id,
     producing_run,
     read_json,
+    run_status,
 )
 
 
@@ -27,8 +30,14 @@ class Candidate:
 
 def from_run(state: Path, run: str) -> Candidate:
     """The ``model`` and ``metrics`` outputs of ``<state>/runs/<run>/run.json``;
-    ``latest`` is the newest completed run."""
+    ``latest`` is the newest completed run.
+
+    ``run`` must be ``latest`` or a run id (UsageError naming ``--run``
+    otherwise); a record left ``running`` by a CLI that has ended is reported
+    as interrupted.
+    """
     runs = state / "runs"
+    check_run_id(run, "--run")
     if run == "latest":
         record = _latest_completed(runs)
         if record is None:
@@ -40,10 +49,16 @@ def from_run(state: Path, run: str) -> Candidate:
         record = read_json(runs / run / "run.json")
         if record is None or record.get("schema") != RUN_SCHEMA:
             raise UsageError(f"--run {run}: no pipeline run record {runs / run}")
-        if record.get("status") != "completed":
+        status = run_status(record)
+        if status != "completed":
+            stale = (
+                ": its CLI ended without finishing the record"
+                if status == "interrupted"
+                else ""
+            )
             raise UsageError(
                 f"--run {run}: the run did not complete "
-                f"(status {record.get('status')}); register a completed run"
+                f"(status {status}{stale}); register a completed run"
             )
     outputs = record.get("outputs") or {}
     if not outputs.get("model"):
@@ -65,7 +80,12 @@ def _latest_completed(runs: Path) -> dict | None:
     folders = sorted(runs.iterdir(), reverse=True) if runs.is_dir() else []
     for folder in folders:
         record = read_json(folder / "run.json")
-        if record and record.get("status") == "completed" and record.get("run_id"):
+        if (
+            record
+            and RUN_ID.fullmatch(folder.name)
+            and run_status(record) == "completed"
+            and record.get("run_id")
+        ):
             return record
     return None
 

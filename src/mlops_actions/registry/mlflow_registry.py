@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from mlops_actions.registry.base import (
     check_version,
     utc_now,
 )
+from mlops_actions.registry.database import prepare_database
 from mlops_actions.registry.mlflow_versions import (
     EXPERIMENT,
     KEY_TAG,
@@ -75,6 +75,7 @@ class MlflowRegistry(Registry):
         for noisy in ("mlflow.store.db.utils", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         with self._calls():
+            prepare_database(self.store)
             if client is None:
                 try:
                     from mlflow import MlflowClient

@@ -52,9 +52,11 @@ class Store:
 def resolve_store(tracking_uri: str | None = None) -> Store:
     """Explicit URI, else ``MLFLOW_TRACKING_URI``, else ``.mlops/mlflow.db``.
 
-    The default state folder is created; an explicit SQLite file whose folder
-    does not exist is refused, so a typo cannot start an empty registry (where
-    every candidate would pass the gate as ``first``).
+    The default state folder is created; a folder named by ``MLOPS_HOME``, or
+    an explicit SQLite file's folder, that does not exist is refused, so a typo
+    cannot start an empty registry (where every candidate would pass the gate
+    as ``first``). The file itself is checked by
+    :func:`mlops_actions.registry.database.prepare_database`.
     """
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -92,13 +94,14 @@ def shown_uri(uri: str) -> str:
 
 
 @contextmanager
-def exclusive(store: Store) -> Iterator[None]:
+def exclusive(store: Store, purpose: str = "another promotion") -> Iterator[None]:
     """Hold ``<database>.lock`` (flock) for a read-check-write on a local store.
 
     MLflow has no compare-and-set on aliases; every process on this machine
     takes this lock, so two promotions from the same champion serialise and
     the second sees the first's result. Remote stores get no lock (see
-    ``MlflowRegistry.promote``).
+    ``MlflowRegistry.promote``). ``purpose`` names the holder in the timeout
+    message.
     """
     if store.database is None:
         yield
@@ -116,7 +119,7 @@ def exclusive(store: Store) -> Iterator[None]:
                 if time.monotonic() > deadline:
                     raise RegistryUnavailable(
                         f"registry {store.shown}: {lock} stayed locked for "
-                        f"{LOCK_TIMEOUT:g} s by another promotion"
+                        f"{LOCK_TIMEOUT:g} s by {purpose}"
                     ) from None
                 time.sleep(0.02)
         try:

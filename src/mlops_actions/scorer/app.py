@@ -8,7 +8,7 @@
 ``GET /health/live``   200 while the process serves HTTP
 ``GET /health/ready``  200 once the model loaded and answered its warm-up
 ``GET /metrics``       Prometheus text
-``GET /docs``          OpenAPI docs (``/openapi.json``)
+``GET /docs``          OpenAPI docs (``/openapi.json``), served offline
 =====================  =====================================================
 """
 
@@ -27,8 +27,8 @@ from mlops_actions import __version__
 from mlops_actions.scorer.config import ScorerConfig
 from mlops_actions.scorer.invocations import PATH, invoke, is_invocation
 from mlops_actions.scorer.limits import BodyLimitMiddleware, Receive, Scope, Send
-from mlops_actions.scorer.model import ServedModel
-from mlops_actions.scorer.openapi import invocations_spec
+from mlops_actions.scorer.model import ServedModel, shown_uri
+from mlops_actions.scorer.openapi import add_docs, invocations_spec
 from mlops_actions.scorer.runtime import ScorerState
 
 JSON = "application/json"
@@ -60,12 +60,14 @@ def create_app(
     app = ScorerApp(
         title="mlops-actions scorer",
         version=__version__,
-        description=f"Serves the MLflow model {config.model_uri}.",
+        description=f"Serves the MLflow model {shown_uri(config.model_uri)}.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: see docs
         redoc_url=None,
     )
     app.state.scorer = state
     _routes(app, state)
+    add_docs(app)
     _openapi(app, state)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,6 +102,8 @@ class ScorerApp(FastAPI):
 
 
 def _routes(app: FastAPI, state: ScorerState) -> None:
+    shown = shown_uri(state.config.model_uri)
+
     async def ping() -> Response:
         """MLflow's health check: 200 once the model is ready."""
         return Response("\n", 200 if state.ready else 503, media_type=JSON)
@@ -122,7 +126,13 @@ def _routes(app: FastAPI, state: ScorerState) -> None:
     @app.get("/health/ready", response_class=Response)
     async def ready() -> Response:
         """200 once the model has loaded and answered its warm-up prediction."""
-        doc = {"status": state.status, "model": state.config.model_uri}
+        doc = {
+            "status": state.status,
+            "model": shown,
+            "instance": state.config.instance_id,
+        }
+        if state.model is not None and state.model.model_uuid:
+            doc["model_uuid"] = state.model.model_uuid
         if state.reason:
             doc["reason"] = state.reason
         return _json(doc, 200 if state.ready else 503)
@@ -144,8 +154,8 @@ def _routes(app: FastAPI, state: ScorerState) -> None:
         JSON bodies carry exactly one of `dataframe_split`, `dataframe_records`,
         `instances` or `inputs` (and optional `params`); CSV bodies a header
         line and rows. Answers `{"predictions": [...]}`. Missing values: `null`
-        (JSON) or an empty cell (CSV) in an optional column; NaN, Infinity and
-        CSV `nan`/`inf` are refused.
+        (JSON) or an empty cell (CSV) in an optional column; NaN, Infinity,
+        CSV `nan`/`inf` and a key twice in one JSON object are refused.
         """
         # ScorerApp answers before routing; this route is reached only when
         # the app is mounted under a prefix, and answers the same way.

@@ -14,18 +14,26 @@ The rule for missing and non-finite values (summed up in `mlops scorer serve
   a ``double``/``float`` column, None in a ``string`` column. ``null`` in a
   required column is a 422 naming the column and row. ``long``, ``integer``
   and ``boolean`` columns cannot hold a missing value: ``null`` there is 422.
-- CSV: an empty cell means missing, as ``null`` does. ``nan``, ``inf``,
-  ``Infinity`` (any case, any sign) in a numeric column is a 422 naming the
-  column: a non-finite value is a broken upstream feature, not a missing one.
+- CSV: an empty cell means missing, as ``null`` does. A number cell is read
+  with JSON's number grammar, in ASCII digits only, and then checked as a
+  JSON number is: ``nan``, ``inf``, ``Infinity`` (any case, any sign), ``1e400``,
+  ``3_9.1``, `` 5 ``, ``+5``, ``007`` or non-ASCII digits in a numeric column
+  are a 422 naming the column and row. A non-finite value is a broken
+  upstream feature, not a missing one.
+- A finite value the model cannot compute with (the reference model refuses a
+  number that overflows once standardised in float32, such as ``1e308``) is
+  the model's to refuse: it raises MLflow's ``INVALID_PARAMETER_VALUE`` naming
+  the column, and the client gets a 422, never a prediction made from NaN.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 
 from mlops_actions.scorer.model import Column
 from mlops_actions.scorer.rejection import Rejected
@@ -62,6 +70,8 @@ WHAT = {
     "boolean": "true or false",
     "string": "a string",
 }
+#: RFC 8259's number; [0-9] (not \\d) keeps it ASCII
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 TRUE = frozenset(("true", "True", "TRUE", "1"))
 FALSE = frozenset(("false", "False", "FALSE", "0"))
 
@@ -133,11 +143,14 @@ def _wrong(column: Column, row: int, value: Any) -> Rejected:
     )
 
 
-def _finite(cell: str) -> float:
-    value = float(cell)
-    if not math.isfinite(value):
+def _number(cell: str) -> int | float:
+    """A CSV cell as the same cell would read in a JSON body (ValueError if not
+    a JSON number): one grammar for both, so ``3_9.1`` is no 39.1 here."""
+    if _JSON_NUMBER.fullmatch(cell) is None:
         raise ValueError(cell)
-    return value
+    # orjson's reading of the literal: ints past 64 bits become floats, and a
+    # double that overflows (1e400) raises, exactly as in a JSON body
+    return orjson.loads(cell)
 
 
 def _boolean(cell: str) -> bool:
@@ -149,10 +162,10 @@ def _boolean(cell: str) -> bool:
 
 
 _CSV_PARSERS = {
-    "double": _finite,
-    "float": _finite,
-    "long": int,
-    "integer": int,
+    "double": _number,
+    "float": _number,
+    "long": _number,
+    "integer": _number,
     "boolean": _boolean,
     "string": str,
 }

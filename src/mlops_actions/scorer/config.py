@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LOG_FORMATS = ("jsonl", "parquet")
@@ -15,8 +16,16 @@ class ScorerConfig:
     ``max_batch_rows`` bounds the rows coalesced into one predict call (1 turns
     micro-batching off); ``max_wait_ms`` bounds how long a batch that could
     still grow waits for clients that are sending (see ``batching``).
-    ``body_limit`` is in bytes. Input logging is off while ``log_inputs`` is
-    None.
+    ``body_limit`` is in bytes, and bounds a compressed body once decoded.
+    Input logging is off while ``log_inputs`` is None.
+
+    Connections (see ``connections``): a request whose target and headers
+    are over ``header_limit`` bytes gets 431 (one still arriving, once it is
+    over by 16 KiB); one whose headers and body have not all arrived
+    ``request_timeout`` seconds after its first byte gets 408; both close
+    the connection, and so does an answer the client leaves unread that
+    long. A connection with no request in progress, a new one included, is
+    closed after ``keep_alive_timeout`` seconds.
     """
 
     model_uri: str
@@ -35,6 +44,12 @@ class ScorerConfig:
     threads: int | None = 1
     #: seconds in-flight requests get to finish after SIGTERM
     graceful_timeout: float = 30.0
+    header_limit: int = 64 << 10
+    request_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    #: ``/health/ready`` says it as ``instance``: a deployer checks that the
+    #: server answering on the port is the one it started
+    instance_id: str = field(default_factory=lambda: secrets.token_hex(8))
 
     def __post_init__(self) -> None:
         if self.max_batch_rows < 1:
@@ -43,6 +58,10 @@ class ScorerConfig:
             raise ValueError("max_wait_ms must not be negative")
         if self.body_limit < 1:
             raise ValueError("body_limit must be at least 1 byte")
+        if self.header_limit < 1:
+            raise ValueError("header_limit must be at least 1 byte")
+        if self.request_timeout <= 0 or self.keep_alive_timeout <= 0:
+            raise ValueError("request_timeout and keep_alive_timeout must be positive")
         if not 0.0 <= self.log_sample_rate <= 1.0:
             raise ValueError("log_sample_rate must be between 0 and 1")
         if self.log_format not in LOG_FORMATS:

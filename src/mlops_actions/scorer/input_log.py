@@ -1,11 +1,29 @@
 """Sampled input logging for drift monitoring, written off the request path.
 
-A sampled request's rows go on a bounded queue (full: dropped and counted);
-one background thread writes them to ``DIR/inputs-<UTC time>-<pid>-<n>.jsonl``
-or ``.parquet``. Each record is one input row: ``timestamp`` (UTC),
-``request_id`` and ``inputs`` (column -> value, missing as null). A file is
-written as ``<name>.partial`` and renamed when rotated (by size or age) or
-when the scorer stops, so a reader never sees half a file.
+A sampled request goes on a bounded queue; one background thread turns it
+into rows and writes them to ``DIR/inputs-<UTC time>-<pid>-<token>-<n>.jsonl``
+or ``.parquet``. ``token`` is random to each logger, so replicas sharing a
+folder never pick one name even when each is PID 1 in its own container.
+Each record is one input row: ``timestamp`` (UTC), ``request_id`` and
+``inputs`` (column -> value, missing as null). A file is written as
+``<name>.partial``, holding whole records only, and given its final name
+when rotated (by size or age) or when the scorer stops, by a link that never
+replaces a file (see ``input_log_files``): a reader never sees half a file.
+JSON lines are appended as they come; a Parquet file is written whole at
+rotation from the rows held for it (at most ``buffer_rows``).
+
+When the store fails (folder removed, disk full, descriptors exhausted), the
+rows not yet in a file are held in memory, at most ``buffer_rows`` (the
+oldest dropped first), and written again with backoff: the folder is made
+again, and a ``.partial`` removed while written is copied from its open
+descriptor into a new file (see ``input_log_writer``). Logging never stops
+for good.
+
+Every sampled row is counted once: ``on_written(rows)`` when it is in a file,
+``on_dropped(rows)`` when it never will be (queue or buffer full, a value the
+file cannot hold, the scorer stopping while writing still fails), so written
+plus dropped is the rows sampled. A failure is logged once when writing
+starts failing and once when it works again, with the rows dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -14,23 +32,31 @@ import logging
 import os
 import queue
 import random
+import secrets
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import orjson
-
+from mlops_actions.scorer.input_log_files import JsonLines, Parquet
+from mlops_actions.scorer.input_log_writer import InputLogWriter
 from mlops_actions.scorer.inputs import ParsedInput
 from mlops_actions.scorer.model import Column
 
 log = logging.getLogger("mlops_actions.scorer")
 _STOP = object()
+IDLE_SECONDS = 0.5  # how often an idle logger checks its file's age and name
 
 
 class InputLogger:
-    """Samples ``rate`` of requests and writes their rows to ``folder``."""
+    """Samples ``rate`` of requests and writes their rows to ``folder``.
+
+    ``queue_size`` bounds the requests waiting for the writer thread,
+    ``buffer_rows`` (default: ``queue_size``) the rows held while the store
+    fails and the rows of one Parquet file; :meth:`close` keeps trying a
+    failing store for ``close_seconds`` at most.
+    """
 
     def __init__(
         self,
@@ -41,90 +67,139 @@ class InputLogger:
         rotate_bytes: int = 64 << 20,
         rotate_seconds: float = 300.0,
         queue_size: int = 10_000,
+        buffer_rows: int | None = None,
+        close_seconds: float = 5.0,
         columns: tuple[Column, ...] | None = None,
         on_written: Callable[[int], None] | None = None,
-        on_dropped: Callable[[], None] | None = None,
+        on_dropped: Callable[[int], None] | None = None,
     ) -> None:
         self.folder = folder
         self.rate = rate
-        self.writer = _JsonLines() if fmt == "jsonl" else _Parquet(columns)
-        self.rotate_bytes = rotate_bytes
-        self.rotate_seconds = rotate_seconds
-        self.on_written = on_written or (lambda rows: None)
-        self.on_dropped = on_dropped or (lambda: None)
+        self.close_seconds = close_seconds
+        self.on_dropped = on_dropped or (lambda rows: None)
+        self.writer = InputLogWriter(
+            folder,
+            JsonLines() if fmt == "jsonl" else Parquet(columns),
+            self._name,
+            rotate_bytes=rotate_bytes,
+            rotate_seconds=rotate_seconds,
+            buffer_rows=buffer_rows or queue_size,
+            on_written=on_written or (lambda rows: None),
+            on_dropped=self.on_dropped,
+        )
         self._queue: queue.Queue = queue.Queue(queue_size)
         self._thread = threading.Thread(
             target=self._loop, name="mlops-input-log", daemon=True
         )
+        self._closed = False
+        self._refused = 0  # rows the full queue refused; only offer() adds
+        self._refused_seen = 0
+        self._said_full = self._said_odd = False
+        self._token = secrets.token_hex(4)
         self._sequence = 0
-        self._path: Path | None = None
-        self._opened = 0.0
 
     def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 
     def offer(self, request_id: str, item: ParsedInput) -> None:
-        """Queue ``item`` if sampled; never blocks."""
+        """Queue ``item`` if sampled; never blocks. Its rows are counted
+        dropped if the queue is full or the logger closed."""
         if self.rate < 1.0 and random.random() >= self.rate:
             return
-        try:
-            self._queue.put_nowait((time.time(), request_id, item))
-        except queue.Full:
-            self.on_dropped()
+        if not self._closed:
+            try:
+                self._queue.put_nowait((time.time(), request_id, item))
+                return
+            except queue.Full:
+                pass
+        rows = _rows(item)
+        self._refused += rows
+        self.on_dropped(rows)
 
     def close(self) -> None:
-        """Write what is queued, finish the current file, stop the thread."""
+        """Write what is queued, finish the current file, stop the thread.
+
+        Returns within about ``close_seconds`` even while the store fails;
+        the rows not written by then are counted dropped.
+        """
+        self._closed = True
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._queue.put(_STOP)  # the thread drains the queue: a short wait
             self._thread.join()
 
     def _loop(self) -> None:
+        writer = self.writer
         while True:
             try:
-                entry = self._queue.get(timeout=0.5)
+                entry = self._queue.get(timeout=writer.wait(IDLE_SECONDS))
             except queue.Empty:
                 entry = None
             if entry is _STOP:
-                self._finish()
+                self._stop()
                 return
+            self._note_refused(idle=entry is None)
+            if entry is not None:
+                self._take(*entry)
+            writer.write(idle=entry is None)
+            writer.trim()
+
+    def _take(self, stamp: float, request_id: str, item: ParsedInput) -> None:
+        try:
+            records = _records(stamp, request_id, item)
+        except Exception:  # noqa: BLE001 - one odd input must not stop the log
+            self.writer.drop(_rows(item))
+            if not self._said_odd:
+                self._said_odd = True
+                log.warning("input log: rows it cannot read dropped", exc_info=True)
+            return
+        if records:
+            self.writer.hold(records)
+
+    def _stop(self) -> None:
+        writer = self.writer
+        deadline = time.monotonic() + self.close_seconds
+        while True:
+            writer.write(final=True)
+            left = deadline - time.monotonic()
+            if writer.settled or left <= 0:
+                break
+            time.sleep(min(max(writer.backoff, 0.01), left))
+        late = 0
+        while True:  # offered after the stop, as the scorer closed: never written
             try:
-                if entry is not None:
-                    self._write(*entry)
-                elif self._path is not None:
-                    self.writer.flush()  # idle: let readers of the file catch up
-                if self._path is not None and self._due():
-                    self._finish()
-            except Exception:  # noqa: BLE001 - logging must never stop scoring
-                log.exception("input log: writing to %s failed", self.folder)
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            late += _rows(entry[2]) if entry is not _STOP else 0
+        if late:
+            writer.drop(late)
+        if writer.failure is not None:
+            writer.give_up()
 
-    def _write(self, stamp: float, request_id: str, item: ParsedInput) -> None:
-        records = _records(stamp, request_id, item)
-        if not records:
-            return
-        if self._path is None:
-            self._sequence += 1
-            moment = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            name = f"inputs-{moment}-{os.getpid()}-{self._sequence}"
-            self._path = self.folder / f"{name}.{self.writer.suffix}.partial"
-            self._opened = time.monotonic()
-            self.writer.open(self._path)
-        self.writer.write(records)
-        self.on_written(len(records))
+    def _note_refused(self, *, idle: bool) -> None:
+        refused = self._refused
+        if refused != self._refused_seen:
+            self.writer.drop(refused - self._refused_seen, counted=True)
+            self._refused_seen = refused
+            if not self._said_full:
+                self._said_full = True
+                log.warning("input log: queue full, rows dropped until it drains")
+        elif idle:
+            self._said_full = False
 
-    def _due(self) -> bool:
-        assert self._path is not None
-        return (
-            time.monotonic() - self._opened >= self.rotate_seconds
-            or self.writer.size() >= self.rotate_bytes
-        )
+    def _name(self, end: str) -> Path:
+        """A name no other logger picks: the pid alone repeats across
+        containers (each one's PID 1) and boots."""
+        self._sequence += 1
+        moment = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        unique = f"{moment}-{os.getpid()}-{self._token}-{self._sequence}"
+        return self.folder / f"inputs-{unique}.{self.writer.format.suffix}{end}"
 
-    def _finish(self) -> None:
-        if self._path is None:
-            return
-        self.writer.close()
-        self._path.rename(self._path.with_suffix(""))
-        self._path = None
+
+def _rows(item: ParsedInput) -> int:
+    """The rows ``item`` has for the log: none for tensors."""
+    loggable = item.columns is not None or hasattr(item.data, "to_dict")
+    return item.rows if loggable else 0
 
 
 def _records(stamp: float, request_id: str, item: ParsedInput) -> list[dict]:
@@ -144,92 +219,3 @@ def _records(stamp: float, request_id: str, item: ParsedInput) -> list[dict]:
 
 def _missing(value: Any) -> Any:
     return None if isinstance(value, float) and value != value else value
-
-
-class _JsonLines:
-    suffix = "jsonl"
-
-    def open(self, path: Path) -> None:
-        self._file = open(path, "ab")
-
-    def write(self, records: list[dict]) -> None:
-        for record in records:
-            self._file.write(orjson.dumps(record, option=orjson.OPT_UTC_Z) + b"\n")
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def size(self) -> int:
-        return self._file.tell()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-class _Parquet:
-    """Rows buffered into row groups of up to ``GROUP`` rows; the arrow schema
-    comes from the model's signature when it has one, else from the first rows."""
-
-    suffix = "parquet"
-    GROUP = 4096
-
-    def __init__(self, columns: tuple[Column, ...] | None) -> None:
-        self._schema = _arrow_schema(columns) if columns is not None else None
-
-    def open(self, path: Path) -> None:
-        self._path = path
-        self._writer: Any = None
-        self._buffer: list[dict] = []
-
-    def write(self, records: list[dict]) -> None:
-        self._buffer.extend(records)
-        if len(self._buffer) >= self.GROUP:
-            self.flush()
-
-    def flush(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self._buffer:
-            return
-        records, self._buffer = self._buffer, []
-        schema = self._writer.schema if self._writer is not None else self._schema
-        try:
-            table = pa.Table.from_pylist(records, schema=schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            log.warning(
-                "input log: %d rows unlike the file's columns: %s", len(records), exc
-            )
-            return
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._path, table.schema)
-        self._writer.write_table(table)
-
-    def size(self) -> int:
-        return self._path.stat().st_size if self._path.exists() else 0
-
-    def close(self) -> None:
-        self.flush()
-        if self._writer is not None:
-            self._writer.close()
-
-
-def _arrow_schema(columns: tuple[Column, ...]) -> Any:
-    import pyarrow as pa
-
-    types = {
-        "double": pa.float64(),
-        "float": pa.float32(),
-        "long": pa.int64(),
-        "integer": pa.int32(),
-        "boolean": pa.bool_(),
-        "string": pa.string(),
-    }
-    inputs = pa.struct([pa.field(c.name, types[c.type]) for c in columns])
-    return pa.schema(
-        [
-            pa.field("timestamp", pa.timestamp("us", tz="UTC")),
-            pa.field("request_id", pa.string()),
-            pa.field("inputs", inputs),
-        ]
-    )

@@ -5,24 +5,44 @@ OpenAPI description of this route is declared separately, in ``openapi``):
 read the body, parse and check it, queue it for the next predict call, send
 the bytes back. No per-request log line; errors that are ours (500) are logged
 with their request id and traceback, and the client sees only the id.
+
+A body over INLINE_PARSE_BYTES, or compressed (see ``compression``), is
+decoded and parsed on a worker thread of its own, not on the event loop nor
+the predict thread: eight 720 KB CSV bodies parsed inline kept
+``/health/live`` waiting for 1.5 s, past Kubernetes' 1 s probe timeout.
+Smaller ones are parsed inline, since the hop to a thread (about 90 us)
+costs more than parsing them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from mlops_actions.scorer.inputs import parse_request
+from mlops_actions.scorer.compression import decode
+from mlops_actions.scorer.inputs import ParsedInput, parse_request
 from mlops_actions.scorer.limits import BodyTooLarge, Receive, Scope, Send
 from mlops_actions.scorer.rejection import Rejected, error_body
 from mlops_actions.scorer.request_id import request_id
 
 if TYPE_CHECKING:
+    from mlops_actions.scorer.model import ServedModel
     from mlops_actions.scorer.runtime import ScorerState
 
 log = logging.getLogger("mlops_actions.scorer")
 PATH = "/invocations"
+#: Measured (one core): JSON parses at about 7 us a KB, CSV at 50; at 8 KiB a
+#: parse holds the loop 0.05-0.5 ms, and a thread hop costs about 0.09 ms.
+INLINE_PARSE_BYTES = 8 << 10
+#: Parsing holds the GIL, so a second thread parses no faster; it competes
+#: with the event loop for it (measured, eight 720 KB bodies at once: the
+#: worst /health/live took 0.2 s with two threads, 0.06-0.1 s with one, for
+#: the same throughput), and holds a second body's parsed copy.
+PARSE_THREADS = 1
 
 
 class ClientGone(Exception):
@@ -41,11 +61,12 @@ async def invoke(
     """Answer one scoring request (also used by the documented FastAPI route)."""
     began = time.perf_counter()
     rid = request_id(scope)
-    content_type = ""
+    content_type = encoding = ""
     for name, value in scope["headers"]:
         if name == b"content-type":
             content_type = value.decode("latin-1")
-            break
+        elif name == b"content-encoding":
+            encoding = value.decode("latin-1")
     batcher = state.batcher
     parsed = None
     try:
@@ -54,7 +75,18 @@ async def invoke(
         batcher.arriving += 1
         try:
             body = await _read_body(receive)
-            parsed = parse_request(body, content_type, state.model)
+            if encoding or len(body) > INLINE_PARSE_BYTES:
+                parsed = await asyncio.get_running_loop().run_in_executor(
+                    _parse_threads(),
+                    _decode_and_parse,
+                    body,
+                    encoding,
+                    content_type,
+                    state.model,
+                    state.config.body_limit,
+                )
+            else:
+                parsed = parse_request(body, content_type, state.model)
         finally:
             batcher.arriving -= 1
             batcher.poke()
@@ -89,6 +121,20 @@ async def invoke(
     state.metrics.answered(status, time.perf_counter() - began)
     if parsed is not None and state.input_log is not None:
         state.input_log.offer(rid, parsed)
+
+
+@functools.cache
+def _parse_threads() -> ThreadPoolExecutor:
+    """The parsing thread, started with the first large body."""
+    return ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="scorer-parse")
+
+
+def _decode_and_parse(
+    body: bytes, encoding: str, content_type: str, model: ServedModel, limit: int
+) -> ParsedInput:
+    if encoding:
+        body = decode(body, encoding, limit)
+    return parse_request(body, content_type, model)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -27,7 +27,9 @@ class BodyLimitMiddleware:
     read that passes the limit raises :class:`BodyTooLarge` inside the app,
     which this middleware answers with 413 if the app has not answered yet.
     With a Content-Length the server stops the body there, so no counting.
-    ``on_reject(scope, status)`` sees each refusal (for metrics).
+    ``on_reject(scope, status)`` sees each refusal (for metrics). A
+    compressed body is checked here as sent, and against the same limit once
+    decoded (``compression``, called by ``invocations``).
     """
 
     def __init__(

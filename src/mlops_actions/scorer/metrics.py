@@ -55,14 +55,17 @@ class ScorerMetrics:
             buckets=REQUEST_BUCKETS,
             registry=self.registry,
         )
+        # written + dropped adds up to the rows sampled (once the log is
+        # closed; until then some may be held, waiting for a failing store)
         self.logged = Counter(
             "mlops_scorer_input_log_records",
-            "Input rows written by the sampled input log.",
+            "Sampled input rows written to the input log's files.",
             registry=self.registry,
         )
         self.dropped = Counter(
             "mlops_scorer_input_log_dropped",
-            "Sampled requests not logged because the log's queue was full.",
+            "Sampled input rows (not requests) the input log dropped: its queue "
+            "or its buffer for a failing store was full, or a value did not fit.",
             registry=self.registry,
         )
         self.ready = Gauge(

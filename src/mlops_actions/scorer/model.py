@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from mlops_actions.errors import BackendError, UsageError
 
@@ -19,6 +20,8 @@ from mlops_actions.errors import BackendError, UsageError
 #: with any other type (tensors, arrays, objects, binary, datetime) is parsed
 #: by MLflow's own code instead, one request per predict call.
 FAST_TYPES = ("boolean", "integer", "long", "float", "double", "string")
+#: MLflow's serving input example, a request body, in the model folder
+EXAMPLE = "serving_input_example.json"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -53,6 +56,31 @@ class ServedModel:
     def has_params(self) -> bool:
         return self.pyfunc.metadata.get_params_schema() is not None
 
+    @property
+    def model_uuid(self) -> str | None:
+        """The ``model_uuid`` MLflow wrote into the MLmodel file, if any."""
+        return getattr(getattr(self.pyfunc, "metadata", None), "model_uuid", None)
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` as the scorer shows it to clients: what identifies the model,
+    never the server's filesystem. An MLflow or remote URI (``models:/name/3``,
+    ``runs:/...``, ``s3://...``) as is, less any password or query (a SAS
+    token lives there); a folder or ``file://`` URI by the folder's name only.
+    """
+    if uri.startswith("file://"):
+        uri = urlsplit(uri).path
+    elif "://" in uri or uri.startswith(("models:/", "runs:/")):
+        parts = urlsplit(uri)
+        if parts.password is None and not parts.query:
+            return uri
+        netloc = parts.netloc.rpartition("@")[2]
+        if parts.password is not None:
+            netloc = f"{parts.username}:***@{netloc}"
+        query = "***" if parts.query else ""
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return Path(os.path.abspath(uri)).name or uri
+
 
 def locate(uri: str) -> Path:
     """The local folder of ``uri`` (a folder, ``file:`` URI, or an MLflow URI such
@@ -80,15 +108,40 @@ def load_model(
     if "torch" in sys.modules:  # torch reads OMP_NUM_THREADS only when first imported
         sys.modules["torch"].set_num_threads(_thread_count(threads))
     schema = pyfunc.metadata.get_input_schema()
-    example = folder / "serving_input_example.json"
     return ServedModel(
         uri=uri,
         pyfunc=pyfunc,
         columns=_columns(schema),
         input_schema=schema,
-        example=example.read_bytes() if example.is_file() else None,
+        example=read_example(folder / EXAMPLE),
         load_seconds=time.perf_counter() - began,
     )
+
+
+def read_example(path: Path) -> bytes | None:
+    """The model's serving input example at ``path`` as a JSON request body;
+    None when the model has none.
+
+    MLflow writes a missing value of its input example (pandas' NaN) as a bare
+    ``NaN``, which is no JSON: a model trained on data with nulls in its first
+    rows would bring an example the scorer refuses, as it must refuse a
+    client's NaN. This example is the model's own, so ``NaN``, ``Infinity``
+    and ``-Infinity`` in it read as missing (``null``). A file that is not
+    JSON even so comes back as is, for the warm-up to say why it fails.
+    """
+    if not path.is_file():
+        return None
+    raw = path.read_bytes()
+    constants: list[str] = []
+
+    def missing(name: str) -> None:
+        constants.append(name)
+
+    try:
+        doc = json.loads(raw, parse_constant=missing)
+    except ValueError:
+        return raw
+    return json.dumps(doc).encode() if constants else raw
 
 
 def warmup_body(model: ServedModel) -> bytes | None:

@@ -1,4 +1,5 @@
-"""The OpenAPI description of ``POST /invocations``, rows typed from the signature.
+"""The OpenAPI description of ``POST /invocations``, rows typed from the signature,
+and the ``/docs`` page that shows it.
 
 The route itself is plain ASGI (see ``invocations``); this is what ``/docs``
 shows and what schemathesis generates requests from.
@@ -6,9 +7,17 @@ shows and what schemathesis generates requests from.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
+from mlops_actions.errors import MissingDependency
 from mlops_actions.scorer.model import Column
+
+#: where /docs finds Swagger UI's files, under the scorer's own URL
+ASSETS = "/docs/assets"
+#: the PyPI package that ships them (Swagger UI's dist, in the serve extra)
+SWAGGER_UI = "fastapi_offline"
 
 JSON_TYPES = {
     "double": "number",
@@ -106,3 +115,44 @@ def _row(columns: tuple[Column, ...] | None) -> dict[str, Any]:
         "required": [c.name for c in columns if c.required],
         "additionalProperties": False,
     }
+
+
+def add_docs(app: Any) -> None:
+    """``GET /docs``: Swagger UI on ``/openapi.json``, every file it loads served
+    by the scorer itself, so the page works where the internet is out of reach.
+
+    FastAPI's own page loads Swagger UI from a public CDN (and its favicon from
+    fastapi.tiangolo.com). Swagger UI's online validator badge is turned off:
+    it would send the document's URL to validator.swagger.io.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from starlette.responses import HTMLResponse
+    from starlette.staticfiles import StaticFiles
+
+    app.mount(ASSETS, StaticFiles(directory=_swagger_ui_files()), name="docs-assets")
+
+    async def docs(request: Any) -> HTMLResponse:
+        """The API docs, in Swagger UI."""
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + app.openapi_url,
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    # a Starlette route, handed the request as is: a FastAPI one would take
+    # the handler's parameters for query parameters
+    app.add_route("/docs", docs, methods=["GET"], include_in_schema=False)
+
+
+def _swagger_ui_files() -> Path:
+    # find_spec, not import: only the package's files are wanted
+    spec = importlib.util.find_spec(SWAGGER_UI)
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    static = [Path(folder) / "static" for folder in folders]
+    if not static or not (static[0] / "swagger-ui-bundle.js").is_file():
+        raise MissingDependency("fastapi-offline", "serve", "the scorer's /docs page")
+    return static[0]

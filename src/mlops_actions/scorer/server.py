@@ -3,7 +3,9 @@
 The order is the point: the model folder is checked, the port is bound (so
 "in use" fails in a second, not after a model load), then the model is loaded
 and answers one warm-up prediction, and only then does the socket listen. A
-model that fails never leaves a half-ready server behind.
+model that fails never leaves a half-ready server behind. Connections run
+the protocol of ``connections``: uvicorn's httptools one, with header, time
+and pipelining limits.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ from mlops_actions.scorer.config import ScorerConfig
 #: module -> what `pip install` calls it; all come with the `serve` extra
 SERVE_MODULES = {
     "fastapi": "fastapi",
+    "fastapi_offline": "fastapi-offline",
     "uvicorn": "uvicorn",
+    # the scorer's connection limits extend uvicorn's httptools protocol, so
+    # uvicorn's pure-Python h11 fallback is not used (see connections)
+    "httptools": "httptools",
     "orjson": "orjson",
     "prometheus_client": "prometheus-client",
     "mlflow": "mlflow-skinny",
@@ -52,6 +58,7 @@ def serve(config: ScorerConfig, *, on_listening: Callable[[Started], None]) -> N
     import uvicorn
 
     from mlops_actions.scorer.app import create_app
+    from mlops_actions.scorer.connections import protocol_class
     from mlops_actions.scorer.model import load_model, locate
     from mlops_actions.scorer.predict import warm_up
 
@@ -71,7 +78,9 @@ def serve(config: ScorerConfig, *, on_listening: Callable[[Started], None]) -> N
             uvicorn.Config(
                 app,
                 loop="auto",  # uvloop when installed (the serve extra has it)
-                http="auto",  # httptools likewise
+                http=protocol_class(config),  # httptools, with our limits
+                ws="none",  # no WebSocket routes: refuse upgrades
+                timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
                 workers=1,
                 lifespan="on",
                 access_log=False,  # a log line per request costs more than predict
