@@ -3,7 +3,11 @@
 Goals (BENCHMARKS.md): an unchanged re-run at most 10% of the cold run; the
 runner's overhead at most 0.5 s per step beyond the step's own work. The "by
 hand" contender runs each step's exact command (from the cold run's records)
-as a plain subprocess, one after the other.
+as a plain subprocess, one after the other, on the same tracking database as
+the runner's second cold run (``--no-cache``), so both find it made. The first
+cold run also makes the database (the runner does that once, before any step,
+so runs started together never race its migration): its cost beyond the
+second cold run is printed on its own line.
 
     python benchmarks/pipeline_cache.py [--pipeline pipelines/pipeline.yml]
         [--set NAME=VALUE ...]
@@ -26,9 +30,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from mlops_actions.pipeline.spec import load_pipeline  # noqa: E402
 
 
-def run_pipeline(pipeline: Path, sets: list[str], env: dict[str, str]) -> dict:
+def run_pipeline(
+    pipeline: Path, sets: list[str], env: dict[str, str], *flags: str
+) -> dict:
     argv = [sys.executable, "-m", "mlops_actions", "-q", "pipeline", "run"]
-    argv += [str(pipeline), "--json"]
+    argv += [str(pipeline), "--json", *flags]
     for item in sets:
         argv += ["--set", item]
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
@@ -81,17 +87,21 @@ def main() -> None:
         warm = run_pipeline(args.pipeline, args.sets, env)
         warm_s = time.perf_counter() - began
         reused = sum(s["status"] == "reused" for s in warm["steps"])
-        # Same commands, same cwd, a fresh tracking database of its own.
-        hand_env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/by-hand.db"}
-        hand_env["MLFLOW_EXPERIMENT_NAME"] = spec.experiment
+        began = time.perf_counter()
+        run_pipeline(args.pipeline, args.sets, env, "--no-cache")
+        again_s = time.perf_counter() - began
+        # Same commands, same cwd, the same (made) tracking database.
+        hand_env = {**env, "MLFLOW_EXPERIMENT_NAME": spec.experiment}
         hand_s = by_hand(cold, Path(tmp, "by-hand"), hand_env, cwds)
     steps = len(cold["steps"])
     print(f"pipeline {args.pipeline} ({steps} steps)")
     print(f"steps by hand (plain subprocesses)  {hand_s:8.2f} s")
-    print(f"mlops pipeline run, cold            {cold_s:8.2f} s")
+    print(f"mlops pipeline run, cold            {again_s:8.2f} s  (--no-cache)")
+    print(f"  first run, making the database    {cold_s:8.2f} s", end="")
+    print(f"  (+{cold_s - again_s:.2f} s, once per database)")
     print(f"mlops pipeline run, unchanged       {warm_s:8.2f} s", end="")
     print(f"  ({reused}/{steps} reused)")
-    overhead = (cold_s - hand_s) / steps
+    overhead = (again_s - hand_s) / steps
     print(f"warm/cold ratio                     {warm_s / cold_s:8.1%}   (goal <= 10%)")
     print(f"runner overhead per step            {overhead:8.2f} s  (goal <= 0.5 s)")
 

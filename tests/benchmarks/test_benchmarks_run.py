@@ -34,8 +34,11 @@ def test_pipeline_cache_on_the_toy_pipeline():
     toy = str(ROOT / "tests" / "fixtures" / "toy" / "pipeline.yml")
     lines = run("pipeline_cache.py", "--pipeline", toy)
     assert lines[0].endswith("(2 steps)")
-    assert re.search(r"unchanged +[\d.]+ s  \(2/2 reused\)$", lines[3])
-    assert lines[4].startswith("warm/cold ratio")
+    assert re.search(r"cold +[\d.]+ s  \(--no-cache\)$", lines[2])
+    assert re.search(r"making the database +[\d.]+ s  \(\+-?[\d.]+ s, once", lines[3])
+    assert re.search(r"unchanged +[\d.]+ s  \(2/2 reused\)$", lines[4])
+    assert lines[5].startswith("warm/cold ratio")
+    assert lines[6].startswith("runner overhead per step")
 
 
 def test_cli_startup():
