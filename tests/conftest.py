@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,38 @@ def mlops(monkeypatch):
             except SystemExit as exc:
                 code = int(exc.code or 0)
         return Result(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def cli_env() -> dict[str, str]:
+    """This environment without the variables that point the CLI elsewhere
+    (MLOPS_*, MLFLOW_*) or make it talk to GitHub Actions."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLF"))}
+    env.pop("GITHUB_ACTIONS", None)
+    return env
+
+
+@pytest.fixture
+def mlops_process(cli_env):
+    """Run ``mlops ARGS`` as a process of its own, in ``cwd``, with ``cli_env``
+    (or ``env``); returns the CompletedProcess, output as text."""
+
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "mlops_actions", *args],
+            cwd=cwd,
+            env=cli_env if env is None else env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 

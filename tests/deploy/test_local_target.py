@@ -4,11 +4,9 @@ stops one, by instance id when it waits for one to be ready."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,17 +18,12 @@ import pytest
 MODEL = Path(__file__).resolve().parents[1] / "scorer" / "fixtures" / "typed"
 
 
-def mlops(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLF"))}
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_actions", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+@pytest.fixture
+def mlops(mlops_process):
+    def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+        return mlops_process(*args, cwd=cwd)
+
+    return run
 
 
 def free_port() -> int:
@@ -64,7 +57,9 @@ def record(work: Path, pid: int, **more: object) -> Path:
     return path
 
 
-def test_deploy_stop_leaves_a_process_that_reused_the_pid_alone(tmp_path, bystander):
+def test_deploy_stop_leaves_a_process_that_reused_the_pid_alone(
+    tmp_path, bystander, mlops
+):
     # What an earlier version recorded: a pid, nothing proving whose it is now.
     path = record(tmp_path, bystander.pid)
     result = mlops(tmp_path, "deploy", "--stop")
@@ -77,7 +72,9 @@ def test_deploy_stop_leaves_a_process_that_reused_the_pid_alone(tmp_path, bystan
     assert not path.exists()
 
 
-def test_deploy_stop_checks_the_start_time_before_signalling(tmp_path, bystander):
+def test_deploy_stop_checks_the_start_time_before_signalling(
+    tmp_path, bystander, mlops
+):
     from mlops_actions.process import start_time
 
     # The record's scorer started at another moment than the pid's process now.
@@ -91,7 +88,9 @@ def test_deploy_stop_checks_the_start_time_before_signalling(tmp_path, bystander
     assert not path.exists()
 
 
-def test_deploy_stop_ends_the_recorded_process_when_it_is_the_same(tmp_path, bystander):
+def test_deploy_stop_ends_the_recorded_process_when_it_is_the_same(
+    tmp_path, bystander, mlops
+):
     from mlops_actions.process import start_time
 
     started = start_time(bystander.pid)
@@ -131,7 +130,9 @@ def other_server():
     server.server_close()
 
 
-def test_deploy_onto_a_port_another_server_answers_is_refused(tmp_path, other_server):
+def test_deploy_onto_a_port_another_server_answers_is_refused(
+    tmp_path, other_server, mlops
+):
     port = other_server
     result = mlops(tmp_path, "deploy", "--model", str(MODEL), "--port", str(port))
     assert result.returncode == 2, result
@@ -145,7 +146,7 @@ def test_deploy_onto_a_port_another_server_answers_is_refused(tmp_path, other_se
     assert stop.stdout == "no local deployment is running\n"
 
 
-def test_deploy_records_its_own_scorer_and_stop_ends_it(tmp_path):
+def test_deploy_records_its_own_scorer_and_stop_ends_it(tmp_path, mlops):
     from mlops_actions.process import ProcessId
 
     port = free_port()

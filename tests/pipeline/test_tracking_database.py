@@ -3,7 +3,6 @@ database: the runner creates it once, before any step tracks to it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -22,13 +21,13 @@ with mlflow.start_run():
 """
 
 
-def test_pipeline_runs_started_together_on_a_new_database_all_complete(tmp_path):
+def test_pipeline_runs_started_together_on_a_new_database_all_complete(
+    tmp_path, cli_env
+):
     pipeline = one_step(tmp_path, TRACKING_STEP)
     home = tmp_path / "state"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env |= {"MLOPS_HOME": str(home)}
-    env.pop("GITHUB_ACTIONS", None)
+    env = cli_env | {"MLOPS_HOME": str(home)}
     argv = [sys.executable, "-m", "mlops_actions", "pipeline", "run", str(pipeline)]
     procs = [
         subprocess.Popen(

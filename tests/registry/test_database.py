@@ -3,7 +3,6 @@ together, and an empty or foreign file is never taken for a new registry."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -27,29 +26,22 @@ main(["model", "champion", "raced"])
 """
 
 
-def _run(
-    args: list[str], env: dict[str, str], cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_actions", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.fixture
+def env(tmp_path, cli_env) -> dict[str, str]:
+    home = tmp_path / "state"
+    home.mkdir()
+    return cli_env | {"MLOPS_HOME": str(home)}
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.pop("GITHUB_ACTIONS", None)
-    home = tmp_path / "state"
-    home.mkdir()
-    return env | {"MLOPS_HOME": str(home)}
+def run(mlops_process, env):
+    def call(args: list[str], env: dict[str, str] = env, cwd: Path | None = None):
+        return mlops_process(*args, cwd=cwd, env=env)
+
+    return call
 
 
-def test_commands_started_together_on_a_new_database_all_succeed(tmp_path, env):
+def test_commands_started_together_on_a_new_database_all_succeed(tmp_path, env, run):
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
@@ -76,7 +68,7 @@ def test_commands_started_together_on_a_new_database_all_succeed(tmp_path, env):
     assert [proc.returncode for proc in procs] == [0, 0, 0, 0], results
     assert [out for out, _ in results] == ["raced has no champion\n"] * 4
     # and the database is whole: any later command opens it
-    later = _run(["model", "champion", "raced"], env)
+    later = run(["model", "champion", "raced"], env)
     assert (later.returncode, later.stdout) == (0, "raced has no champion\n")
     leftovers = [p.name for p in Path(env["MLOPS_HOME"]).iterdir()]
     assert sorted(leftovers) == ["mlflow.db", "mlflow.db.lock"]
@@ -92,7 +84,7 @@ def test_commands_started_together_on_a_new_database_all_succeed(tmp_path, env):
     ids=["empty", "foreign-sqlite", "not-a-database"],
 )
 def test_an_empty_or_foreign_database_is_refused_not_taken_for_a_new_registry(
-    tmp_path, env, content, why
+    tmp_path, env, run, content, why
 ):
     database = Path(env["MLOPS_HOME"]) / "mlflow.db"
     if content is None:
@@ -109,7 +101,7 @@ def test_an_empty_or_foreign_database_is_refused_not_taken_for_a_new_registry(
         "version: 1\nmodel: m\nprimary: acc\n"
         "metrics:\n  acc: {direction: maximize, floor: 0.0}\n"
     )
-    result = _run(
+    result = run(
         ["gate", "--rules", str(rules), "--metrics", str(metrics), "--out", "g.json"],
         env,
         cwd=tmp_path,
@@ -126,9 +118,9 @@ def test_an_empty_or_foreign_database_is_refused_not_taken_for_a_new_registry(
     assert database.read_bytes() == before  # not migrated into a fresh registry
 
 
-def test_a_mistyped_mlops_home_is_refused_not_created(tmp_path, env):
+def test_a_mistyped_mlops_home_is_refused_not_created(tmp_path, env, run):
     typo = tmp_path / "stat"
-    result = _run(["model", "champion", "m"], env | {"MLOPS_HOME": str(typo)})
+    result = run(["model", "champion", "m"], env | {"MLOPS_HOME": str(typo)})
     assert result.returncode == 2, result
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: MLOPS_HOME {typo} is not a folder: create it, or fix MLOPS_HOME "
@@ -137,10 +129,10 @@ def test_a_mistyped_mlops_home_is_refused_not_created(tmp_path, env):
     assert not typo.exists()
 
 
-def test_a_database_made_by_mlflow_itself_is_used_as_it_is(tmp_path, env):
+def test_a_database_made_by_mlflow_itself_is_used_as_it_is(tmp_path, env, run):
     from mlflow import MlflowClient
 
     database = Path(env["MLOPS_HOME"]) / "mlflow.db"
     MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments()
-    result = _run(["model", "champion", "m"], env)
+    result = run(["model", "champion", "m"], env)
     assert (result.returncode, result.stdout) == (0, "m has no champion\n"), result

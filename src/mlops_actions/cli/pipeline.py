@@ -35,7 +35,7 @@ def validate(file: Path, as_json: bool) -> None:
     spec = load_pipeline(file)
     problems = check_pipeline(spec)
     if not problems:
-        problems = azure_problems(file)
+        problems = azure_problems(spec)
     if as_json:
         report = {
             "file": str(file),

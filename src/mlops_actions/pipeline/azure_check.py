@@ -9,12 +9,13 @@ from pathlib import Path
 
 from mlops_actions.errors import MissingDependency
 from mlops_actions.pipeline.checks import Problem
-from mlops_actions.pipeline.spec import load_pipeline
+from mlops_actions.pipeline.spec import Pipeline
 from mlops_actions.pipeline.yamlfile import load_yaml
 
 
-def azure_problems(path: Path) -> list[Problem]:
-    """Load ``path`` with ``azure.ai.ml.load_job`` and run its validation."""
+def azure_problems(pipeline: Pipeline) -> list[Problem]:
+    """Load ``pipeline``'s file with ``azure.ai.ml.load_job`` and run its
+    validation."""
     try:
         from azure.ai.ml import load_job
         from azure.ai.ml.exceptions import ValidationException
@@ -24,8 +25,8 @@ def azure_problems(path: Path) -> list[Problem]:
         ) from None
     # The SDK logs each validation error at WARNING on top of returning it.
     logging.getLogger("azure.ai.ml").setLevel(logging.ERROR)
-    doc = load_yaml(path, "pipeline file")
-    load_environments(path)
+    path, doc = pipeline.path, pipeline.doc
+    load_environments(pipeline)
     try:
         job = load_job(source=path)
     except ValidationException as exc:
@@ -40,16 +41,16 @@ def azure_problems(path: Path) -> list[Problem]:
     return problems
 
 
-def load_environments(path: Path) -> None:
+def load_environments(pipeline: Pipeline) -> None:
     """Load, bounded, the environment and conda files the components name.
 
     azure-ai-ml reads every YAML file a pipeline names (pipeline, components,
     environments, conda files) with an unbounded ``yaml.safe_load`` and then
     walks the data expanded: an alias bomb in any of them must be refused by
     our loader first. The pipeline and component files already were, by
-    :func:`load_pipeline`; this does the others. Raises UsageError.
+    ``load_pipeline``; this does the others. Raises UsageError.
     """
-    for job in load_pipeline(path).jobs.values():
+    for job in pipeline.jobs.values():
         component = job.component
         env = component.environment if component else None
         if component is None or not (isinstance(env, str) and env.startswith("file:")):

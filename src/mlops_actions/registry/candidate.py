@@ -83,7 +83,7 @@ def _latest_completed(runs: Path) -> dict | None:
         if (
             record
             and RUN_ID.fullmatch(folder.name)
-            and run_status(record) == "completed"
+            and record.get("status") == "completed"
             and record.get("run_id")
         ):
             return record
