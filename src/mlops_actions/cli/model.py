@@ -14,6 +14,7 @@ from mlops_actions.errors import UsageError
 
 if TYPE_CHECKING:
     from mlops_actions.registry.base import HistoryEntry, ModelVersion, Registry
+    from mlops_actions.registry.register import Registration
 
 DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 FILE = options.FILE
@@ -91,7 +92,6 @@ def register(
     Actions, the outputs model-uri, model-version and promoted. Without --run
     or --model-dir, registers the latest pipeline run.
     """
-    from mlops_actions import gha
     from mlops_actions.registry.register import register_model
 
     done = register_model(
@@ -105,25 +105,7 @@ def register(
         gate=gate,
         out=out,
     )
-    version, promoted = done.version, done.promoted
-    gha.set_outputs(
-        {
-            "model-uri": version.uri,
-            "model-version": version.version,
-            "promoted": bool(promoted),
-        }
-    )
-    if as_json:
-        click.echo(json.dumps(done.record, indent=2))
-        return
-    click.echo(_registered(version, done.created))
-    if promoted:
-        click.echo(
-            f"promoted {name} version {promoted.version} to champion "
-            f"(was {promoted.previous or 'none'})"
-        )
-    elif done.not_promoted:
-        click.echo(f"not promoted: {done.not_promoted}")
+    _show_registration(done, as_json)
 
 
 @model.command()
@@ -257,6 +239,31 @@ def _show(found: ModelVersion) -> None:
         click.echo(f"  {label:<{width}}  {value or '-'}")
     for metric, number in sorted(found.metrics.items()):
         click.echo(f"  {metric:<{width}}  {number:.4f}")
+
+
+def _show_registration(done: Registration, as_json: bool) -> None:
+    """Outputs for later steps, then model.json or the text lines."""
+    from mlops_actions import gha
+
+    version, promoted = done.version, done.promoted
+    gha.set_outputs(
+        {
+            "model-uri": version.uri,
+            "model-version": version.version,
+            "promoted": bool(promoted),
+        }
+    )
+    if as_json:
+        click.echo(json.dumps(done.record, indent=2))
+        return
+    click.echo(_registered(version, done.created))
+    if promoted:
+        click.echo(
+            f"promoted {version.name} version {promoted.version} to champion "
+            f"(was {promoted.previous or 'none'})"
+        )
+    elif done.not_promoted:
+        click.echo(f"not promoted: {done.not_promoted}")
 
 
 def _registered(version: ModelVersion, created: bool) -> str:

@@ -93,7 +93,12 @@ def envvar_names(param: click.Parameter, ctx: click.Context) -> tuple[str, ...]:
 def json_flag(help: str = "Print the result as JSON.") -> Callable[[F], F]:
     """``--json``: machine output on stdout instead of the text."""
     return click.option(
-        "--json", "as_json", cls=FlagNamedOption, is_flag=True, help=help
+        "--json",
+        "as_json",
+        cls=FlagNamedOption,
+        is_flag=True,
+        show_envvar=True,
+        help=help,
     )
 
 
@@ -158,8 +163,10 @@ def _backend_later(ctx: click.Context, _param: Any, value: str | None) -> None:
         return
     level: click.Context | None = ctx
     while level is not None:
-        if dataclasses.is_dataclass(level.obj) and hasattr(level.obj, "backend"):
-            level.obj = dataclasses.replace(level.obj, backend=value)  # type: ignore
+        obj = level.obj
+        carries = dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+        if carries and hasattr(obj, "backend"):
+            level.obj = dataclasses.replace(obj, backend=value)
         level = level.parent
 
 
