@@ -15,6 +15,20 @@ ENV_DEBUG = "MLOPS_DEBUG"
 #: Root of local state (runs, step cache, MLflow database).
 ENV_HOME = "MLOPS_HOME"
 
+#: MLOPS_* variables that are no option's env var, and what reads each. An
+#: action may pass these in ``env:``; any other MLOPS_* name must be read by an
+#: option (a test checks every action.yml against the command tree).
+NOT_OPTIONS = {
+    ENV_HOME: "the CLI: root of local state (runs, step cache, MLflow database)",
+    ENV_DEBUG: "the CLI: print the traceback of an internal error",
+    "MLOPS_SETUP_EXTRAS": "actions/_shared/setup.sh: extras to install",
+    "MLOPS_SETUP_PYTHON": "actions/_shared/setup.sh: interpreter of the venv",
+    "MLOPS_ACTIONS_SOURCE": "actions/_shared/setup.sh: wheel or checkout to install",
+    "MLOPS_PIPELINE_RUN_ID": "set by the local runner for each step: the run id",
+    "MLOPS_STEP": "set by the local runner for each step: the step's name",
+    "MLOPS_WORKDIR": "set by the local runner for each step: where mlops ran",
+}
+
 BACKENDS = ("local", "azure")
 DEFAULT_BACKEND = "local"
 

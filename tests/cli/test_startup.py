@@ -1,57 +1,19 @@
-"""`mlops --help` stays light: no SDK is imported before a command needs it."""
+"""The root command: version, unknown commands and the backend choice.
+
+Every command's --help (no SDK imported) is checked in test_command_tree.py.
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-HEAVY = (
-    "azure", "mlflow", "torch", "pandas", "numpy", "sklearn", "yaml",
-    "fastapi", "uvicorn", "starlette", "orjson",
-)  # fmt: skip
-
-PROBE = """
-import json, sys
-from mlops_actions.cli import main
-try:
-    main({argv!r})
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
+GATE_YML = """\
+version: 1
+model: churn
+primary: accuracy
+metrics:
+  accuracy: {direction: maximize, floor: 0.5}
 """
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--help"],
-        ["--version"],
-        ["pipeline", "--help"],
-        ["pipeline", "run", "--help"],
-        ["model", "--help"],
-        ["model", "register", "--help"],
-        ["gate", "--help"],
-        ["scorer", "--help"],
-        ["scorer", "serve", "--help"],
-        ["image", "build", "--help"],
-        ["deploy", "--help"],
-        ["release", "--help"],
-    ],
-)
-def test_help_imports_no_sdk(argv):
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(argv=argv)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(proc.stdout.splitlines()[-1])
-    assert report["code"] == 0
-    heavy = [m for m in report["modules"] if m.split(".")[0] in HEAVY]
-    assert heavy == []
 
 
 def test_version(mlops):
@@ -78,3 +40,55 @@ def test_backend_reads_env(mlops, monkeypatch, tmp_path):
     result = mlops("pipeline", "run", str(tmp_path / "x.yml"))
     assert result.code == 2
     assert result.err.startswith("error: --backend azure:")
+
+
+REGISTRY_ON_AZURE = "error: --backend azure: the Azure ML model registry arrives"
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["pipeline", "run", "x.yml"], "error: --backend azure: pipeline run"),
+        (["model", "champion", "churn"], REGISTRY_ON_AZURE),
+        (["gate", "--rules", "gate.yml", "--metrics", "m.json"], REGISTRY_ON_AZURE),
+    ],
+    ids=["pipeline run", "model champion", "gate"],
+)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_backend_before_or_after_the_subcommand(
+    mlops, tmp_path, monkeypatch, argv, expected, where
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gate.yml").write_text(GATE_YML)
+    (tmp_path / "m.json").write_text('{"metrics": {"accuracy": 0.9}}')
+    flag = ["--backend", "azure"]
+    result = mlops(*(flag + argv if where == "before" else argv + flag))
+    assert result.code == 2
+    assert result.err.startswith(expected), result.err
+
+
+def test_backend_on_a_group_reaches_its_subcommands(mlops):
+    result = mlops("model", "--backend", "azure", "champion", "churn")
+    assert (result.code, result.err.startswith(REGISTRY_ON_AZURE)) == (2, True)
+
+
+def test_backend_after_the_subcommand_overrides_env_and_the_root_flag(
+    mlops, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("MLOPS_BACKEND", "azure")
+    missing = tmp_path / "x.yml"
+    for argv in (
+        ["pipeline", "run", str(missing), "--backend", "local"],
+        ["--backend", "azure", "pipeline", "run", str(missing), "--backend=local"],
+    ):
+        result = mlops(*argv)
+        assert result.code == 2
+        assert "--backend azure" not in result.err
+        assert str(missing) in result.err  # got as far as reading the file
+
+
+def test_backend_after_the_subcommand_is_checked_and_documented(mlops):
+    result = mlops("pipeline", "run", "x.yml", "--backend", "gcp")
+    assert result.code == 2
+    assert "'gcp' is not one of 'local', 'azure'" in result.err
+    assert "Same as `mlops --backend`" in mlops("gate", "--help").out

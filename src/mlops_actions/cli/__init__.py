@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import click
 
 from mlops_actions import __version__
+from mlops_actions.cli import options
 from mlops_actions.errors import ExitCode, MlopsError
-from mlops_actions.settings import BACKENDS, DEFAULT_BACKEND, ENV_PREFIX, debug_enabled
+from mlops_actions.settings import ENV_PREFIX, debug_enabled
 
 #: command name -> "module:attribute"; importing one never imports the others.
 COMMANDS = {
@@ -36,7 +37,11 @@ class Context:
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when invoked or listed."""
+    """A group whose subcommands are imported only when invoked or listed.
+
+    Each command it loads also takes ``--backend`` after its name (see
+    :func:`options.accept_backend`).
+    """
 
     def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -48,7 +53,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, _, attr = self.lazy[name].partition(":")
-            return getattr(importlib.import_module(module), attr)
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            options.accept_backend(command)
+            return command
         return super().get_command(ctx, name)
 
 
@@ -61,14 +68,7 @@ class LazyGroup(click.Group):
         "max_content_width": 100,
     },
 )
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    default=DEFAULT_BACKEND,
-    show_default=True,
-    show_envvar=True,
-    help="Where pipelines, registry and deployments run.",
-)
+@options.backend()
 @click.option("-v", "--verbose", count=True, help="More output (repeatable).")
 @click.option("-q", "--quiet", count=True, help="Less output (repeatable).")
 @click.version_option(__version__, prog_name="mlops")
@@ -78,6 +78,8 @@ def cli(ctx: click.Context, backend: str, verbose: int, quiet: int) -> None:
 
     Every option also reads an environment variable, MLOPS_<COMMAND>_<OPTION>
     (for example MLOPS_PIPELINE_RUN_CACHE); see each command's --help.
+    --backend may also follow the subcommand: `mlops pipeline run F --backend
+    local` is `mlops --backend local pipeline run F`.
     """
     ctx.obj = Context(backend=backend, verbosity=verbose - quiet)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from mlops_actions.errors import CheckFailed, MlopsError
+from mlops_actions.cli import options
+from mlops_actions.errors import CheckFailed
 
 PATH = click.Path(path_type=Path)
 
@@ -43,14 +44,7 @@ PATH = click.Path(path_type=Path)
     show_envvar=True,
     help="Override the rules' mode.",
 )
-@click.option(
-    "--out",
-    type=PATH,
-    default="gate.json",
-    show_default=True,
-    show_envvar=True,
-    help="Where the decision record goes (always written).",
-)
+@options.out("gate.json", "Where the decision record goes (always written).")
 @click.option(
     "--comment/--no-comment",
     default=True,
@@ -58,7 +52,7 @@ PATH = click.Path(path_type=Path)
     show_envvar=True,
     help="On a pull request, keep one sticky comment with the table.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print gate.json instead.")
+@options.json_flag("Print gate.json instead.")
 @click.pass_obj
 def gate(
     obj: Any,
@@ -79,33 +73,24 @@ def gate(
     bad rules file, 3 when the registry cannot be reached.
     """
     from mlops_actions.cli import report_gate
-    from mlops_actions.gate.compare import error_record, find_candidate, run_gate
-    from mlops_actions.gate.rules import load_rules
-    from mlops_actions.pipeline.record import write_json
-    from mlops_actions.registry import open_registry
-    from mlops_actions.settings import state_dir
+    from mlops_actions.gate.run import record_gate
 
-    try:
-        spec = load_rules(rules)
-        overrides = {"model": model, "mode": mode}
-        spec = spec.model_copy(update={k: v for k, v in overrides.items() if v})
-        candidate = find_candidate(metrics, run, state_dir())
-        result = run_gate(spec, candidate, open_registry(obj.backend))
-    except MlopsError as exc:
-        write_json(out, error_record(exc.message, model=model, mode=mode))
-        report_gate.outputs(out, "error", None)
-        raise
-    write_json(out, result.record)
-    outcome = result.decision.decision
-    champion = (result.record["champion"] or {}).get("version")
-    report_gate.outputs(out, outcome, champion)
-    table = report_gate.publish(result.decision, comment=comment)
-    click.echo(json.dumps(result.record, indent=2) if as_json else table.rstrip())
-    if outcome not in ("promote", "first") and spec.mode == "enforce":
-        failed = sum(v.verdict != "pass" for v in result.decision.rules)
-        why = (
-            f"{failed} of the rules above did not pass"
-            if failed
-            else result.decision.reasons[0]
-        )
-        raise CheckFailed(f"gate decided {outcome}: {why} (details in {out})")
+    recorded = record_gate(
+        rules,
+        metrics=metrics,
+        run=run,
+        model=model,
+        mode=mode,
+        out=out,
+        backend=obj.backend,
+    )
+    report_gate.outputs(out, recorded.outcome, recorded.champion)
+    if recorded.error is not None:
+        raise recorded.error
+    assert recorded.gate is not None  # ran: no error
+    table = report_gate.publish(recorded.gate.decision, comment=comment)
+    click.echo(
+        json.dumps(recorded.gate.record, indent=2) if as_json else table.rstrip()
+    )
+    if why := recorded.refusal():
+        raise CheckFailed(why)

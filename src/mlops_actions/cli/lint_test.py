@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlops_actions.cli import options
 from mlops_actions.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -72,14 +73,7 @@ if TYPE_CHECKING:
     help="Where pytest writes its JUnit XML, relative to --project-dir. Default: "
     "$RUNNER_TEMP/mlops-lint-test/junit.xml, else .mlops/junit.xml.",
 )
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    envvar="MLOPS_LINT_TEST_JSON",
-    show_envvar=True,
-    help="Print the result as JSON (the tools' output goes to stderr).",
-)
+@options.json_flag("Print the result as JSON (the tools' output goes to stderr).")
 def lint_test(
     path: tuple[str, ...],
     checks: str,

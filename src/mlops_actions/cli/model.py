@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlops_actions.cli import options
 from mlops_actions.errors import UsageError
 
 if TYPE_CHECKING:
     from mlops_actions.registry.base import HistoryEntry, ModelVersion, Registry
+    from mlops_actions.registry.register import Registration
 
 DIR = click.Path(path_type=Path, file_okay=False, exists=True)
-FILE = click.Path(path_type=Path, dir_okay=False)
-JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+FILE = options.FILE
+JSON = options.json_flag()
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,7 @@ class Target:
 
 
 @click.group()
-@click.option(
-    "--tracking-uri",
-    metavar="URI",
-    show_envvar=True,
-    help="MLflow registry [default: MLFLOW_TRACKING_URI, else "
-    "sqlite:///.mlops/mlflow.db].",
-)
+@options.tracking_uri()
 @click.pass_context
 def model(ctx: click.Context, tracking_uri: str | None) -> None:
     """Register model versions; promote, roll back and audit the champion."""
@@ -73,14 +69,7 @@ def model(ctx: click.Context, tracking_uri: str | None) -> None:
     help="gate.json: promote the version when the gate decided promote or first, "
     "over the champion it compared against.",
 )
-@click.option(
-    "--out",
-    type=FILE,
-    default="model.json",
-    show_default=True,
-    show_envvar=True,
-    help="Where to write the model record.",
-)
+@options.out("model.json", "Where to write the model record.")
 @JSON
 @click.pass_obj
 def register(
@@ -103,60 +92,20 @@ def register(
     Actions, the outputs model-uri, model-version and promoted. Without --run
     or --model-dir, registers the latest pipeline run.
     """
-    from mlops_actions import gha
-    from mlops_actions.pipeline.record import write_json
-    from mlops_actions.registry.base import Audit, current_commit
-    from mlops_actions.registry.candidate import Candidate, from_run
-    from mlops_actions.registry.records import gate_promotion, model_record
-    from mlops_actions.settings import state_dir
+    from mlops_actions.registry.register import register_model
 
-    if run and model_dir:
-        raise UsageError("pass either --run RUN_ID|latest or --model-dir DIR")
-    if model_dir is None:
-        run = run or "latest"
-    promotion = gate_promotion(gate) if gate else None
-    if run and evaluation_dir:
-        raise UsageError("--evaluation-dir goes with --model-dir, not --run")
-    if run:
-        candidate = from_run(state_dir(), run)
-    else:
-        candidate = Candidate(model_dir, evaluation_dir, None)
-    registry = target.open()
-    version, created = registry.register(
+    done = register_model(
+        target.open,
         name,
-        candidate.model_dir,
-        evaluation_dir=candidate.evaluation_dir,
-        run_id=candidate.run_id,
-        commit=commit or current_commit(),
+        run=run,
+        model_dir=model_dir,
+        evaluation_dir=evaluation_dir,
+        commit=commit,
         tags=_pairs(tags),
+        gate=gate,
+        out=out,
     )
-    promoted = None
-    if isinstance(promotion, tuple):
-        decision, compared = promotion
-        audit = Audit.from_env(gate_decision=decision)
-        promoted = registry.promote(
-            name, version.version, expect_champion=compared, audit=audit
-        )
-    record = model_record(version, created=created) | {"promoted": bool(promoted)}
-    write_json(out, record)
-    gha.set_outputs(
-        {
-            "model-uri": version.uri,
-            "model-version": version.version,
-            "promoted": bool(promoted),
-        }
-    )
-    if as_json:
-        click.echo(json.dumps(record, indent=2))
-        return
-    click.echo(_registered(version, created))
-    if promoted:
-        click.echo(
-            f"promoted {name} version {promoted.version} to champion "
-            f"(was {promoted.previous or 'none'})"
-        )
-    elif promotion:
-        click.echo(f"not promoted: {promotion}")
+    _show_registration(done, as_json)
 
 
 @model.command()
@@ -290,6 +239,31 @@ def _show(found: ModelVersion) -> None:
         click.echo(f"  {label:<{width}}  {value or '-'}")
     for metric, number in sorted(found.metrics.items()):
         click.echo(f"  {metric:<{width}}  {number:.4f}")
+
+
+def _show_registration(done: Registration, as_json: bool) -> None:
+    """Outputs for later steps, then model.json or the text lines."""
+    from mlops_actions import gha
+
+    version, promoted = done.version, done.promoted
+    gha.set_outputs(
+        {
+            "model-uri": version.uri,
+            "model-version": version.version,
+            "promoted": bool(promoted),
+        }
+    )
+    if as_json:
+        click.echo(json.dumps(done.record, indent=2))
+        return
+    click.echo(_registered(version, done.created))
+    if promoted:
+        click.echo(
+            f"promoted {version.name} version {promoted.version} to champion "
+            f"(was {promoted.previous or 'none'})"
+        )
+    elif done.not_promoted:
+        click.echo(f"not promoted: {done.not_promoted}")
 
 
 def _registered(version: ModelVersion, created: bool) -> str:

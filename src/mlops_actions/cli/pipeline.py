@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mlops_actions.cli import options
 from mlops_actions.errors import UsageError
 
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -20,7 +21,7 @@ def pipeline() -> None:
 
 @pipeline.command()
 @click.argument("file", type=FILE)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@options.json_flag()
 def validate(file: Path, as_json: bool) -> None:
     """Check FILE with azure-ai-ml and with our graph checks.
 
@@ -28,27 +29,16 @@ def validate(file: Path, as_json: bool) -> None:
     exist, unknown input names, literals of the wrong type, cycles, missing
     component files and scripts. Exits 2 naming file, job and field.
     """
-    from mlops_actions.pipeline.azure_check import azure_problems
-    from mlops_actions.pipeline.checks import check_pipeline, execution_order
-    from mlops_actions.pipeline.spec import load_pipeline
+    from mlops_actions.pipeline.validate import validate_pipeline
 
-    spec = load_pipeline(file)
-    problems = check_pipeline(spec)
-    if not problems:
-        problems = azure_problems(spec)
+    result = validate_pipeline(file)
     if as_json:
-        report = {
-            "file": str(file),
-            "valid": not problems,
-            "jobs": execution_order(spec) if not problems else list(spec.jobs),
-            "problems": [p.__dict__ | {"file": str(p.file)} for p in problems],
-        }
-        click.echo(json.dumps(report, indent=2))
-    if problems:
-        raise UsageError(str(problems[0]), detail=_more(problems))
+        click.echo(json.dumps(result.to_json(), indent=2))
+    if error := result.error():
+        raise error
     if not as_json:
-        order = " -> ".join(execution_order(spec))
-        click.echo(f"ok: {file}: {len(spec.jobs)} jobs ({order})")
+        order = " -> ".join(result.jobs)
+        click.echo(f"ok: {file}: {len(result.spec.jobs)} jobs ({order})")
 
 
 @pipeline.command()
@@ -83,6 +73,7 @@ def run(
     from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
+    from mlops_actions.pipeline.validate import more_problems
     from mlops_actions.redact import mask_in_actions
     from mlops_actions.settings import state_dir
 
@@ -96,7 +87,7 @@ def run(
     spec = load_pipeline(file)
     mask_in_actions(spec.literals())
     if problems := check_pipeline(spec):
-        raise UsageError(f"{problems[0]}", detail=_more(problems))
+        raise UsageError(f"{problems[0]}", detail=more_problems(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
     runner = LocalRunner(
         state_dir(),
@@ -112,8 +103,3 @@ def run(
         click.echo(json.dumps(record.to_json(), indent=2, sort_keys=True))
     else:
         render.run_summary(record)
-
-
-def _more(problems: list) -> str | None:
-    """Problems after the first, one ``error:`` line each."""
-    return "\n".join(f"error: {p}" for p in problems[1:]) or None
