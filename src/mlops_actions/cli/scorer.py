@@ -12,7 +12,7 @@ DIR = click.Path(path_type=Path, file_okay=False)
 
 @click.group()
 def scorer() -> None:
-    """Serve MLflow models over HTTP, and package the server."""
+    """Serve MLflow models over HTTP (`mlops image` packages the server)."""
 
 
 @scorer.command()
@@ -198,11 +198,23 @@ def _log_to_stderr(verbosity: int) -> None:
 
 
 def _attach_bundle() -> None:
-    # The bundle command lives in its own module (it is about images, not
-    # serving); attaching it here keeps `mlops scorer --help` listing both.
-    from mlops_actions.cli.scorer_bundle import bundle
+    # `mlops scorer bundle` is `mlops image bundle` under its old name, kept
+    # for one release: the same options, env vars and outputs, and a help and
+    # a warning on stderr that name the new spelling.
+    from mlops_actions.cli.image_bundle import bundle
 
-    scorer.add_command(bundle)
+    scorer.add_command(
+        click.Command(
+            "bundle",
+            params=bundle.params,
+            callback=bundle.callback,
+            help="Deprecated: use `mlops image bundle` (same options, same "
+            "outputs); this name goes in the next release.\n\n" + (bundle.help or ""),
+            short_help="Old name of `mlops image bundle`, for one release.",
+            deprecated="Use `mlops image bundle`.",
+            context_settings=bundle.context_settings,
+        )
+    )
 
 
 _attach_bundle()
