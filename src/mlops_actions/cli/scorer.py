@@ -163,7 +163,7 @@ def serve(obj, model: str, **options) -> None:
     says so with MLflow's INVALID_PARAMETER_VALUE as the reference model does.
     """
     from mlops_actions.scorer.config import ScorerConfig
-    from mlops_actions.scorer.server import Started, serve as run_server
+    from mlops_actions.scorer.http.server import Started, serve as run_server
 
     if options["instance_id"] is None:
         del options["instance_id"]  # the config's random default

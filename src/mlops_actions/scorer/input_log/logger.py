@@ -39,10 +39,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from mlops_actions.scorer.input_log_files import JsonLines, Parquet
-from mlops_actions.scorer.input_log_writer import InputLogWriter
-from mlops_actions.scorer.inputs import ParsedInput
-from mlops_actions.scorer.model import Column
+from mlops_actions.scorer.input_log.files import JsonLines, Parquet
+from mlops_actions.scorer.input_log.writer import InputLogWriter
+from mlops_actions.scorer.model.predict import ParsedInput
+from mlops_actions.scorer.model.loading import Column
 
 log = logging.getLogger("mlops_actions.scorer")
 _STOP = object()

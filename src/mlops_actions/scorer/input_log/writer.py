@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops_actions.scorer.input_log_files import JsonLines, Parquet, PartialFile
-from mlops_actions.scorer.input_log_files import publish
+from mlops_actions.scorer.input_log.files import JsonLines, Parquet, PartialFile
+from mlops_actions.scorer.input_log.files import publish
 
 log = logging.getLogger("mlops_actions.scorer")
 FIRST_RETRY_SECONDS = 0.1
