@@ -20,7 +20,7 @@ class ScorerConfig:
     ``body_limit`` is in bytes, and bounds a compressed body once decoded.
     Input logging is off while ``log_inputs`` is None.
 
-    Connections (see ``connections``): a request whose target and headers
+    Connections (see ``http.connections``): a request whose target and headers
     are over ``header_limit`` bytes gets 431 (one still arriving, once it is
     over by 16 KiB); one whose headers and body have not all arrived
     ``request_timeout`` seconds after its first byte gets 408; both close

@@ -1,7 +1,7 @@
 """The scorer app: MLflow's scoring routes, health, metrics and OpenAPI docs.
 
 =====================  =====================================================
-``POST /invocations``  MLflow's scoring protocol (see ``inputs``, ``predict``)
+``POST /invocations``  MLflow's scoring protocol (see ``protocol``, ``model.predict``)
 ``GET /ping``          200 once the model is ready, else 503 (as MLflow's)
 ``GET /health``        the same
 ``GET /version``       MLflow's version, as ``mlflow models serve`` answers

@@ -8,7 +8,7 @@ Each record is one input row: ``timestamp`` (UTC), ``request_id`` and
 ``inputs`` (column -> value, missing as null). A file is written as
 ``<name>.partial``, holding whole records only, and given its final name
 when rotated (by size or age) or when the scorer stops, by a link that never
-replaces a file (see ``input_log_files``): a reader never sees half a file.
+replaces a file (see ``files``): a reader never sees half a file.
 JSON lines are appended as they come; a Parquet file is written whole at
 rotation from the rows held for it (at most ``buffer_rows``).
 
@@ -16,7 +16,7 @@ When the store fails (folder removed, disk full, descriptors exhausted), the
 rows not yet in a file are held in memory, at most ``buffer_rows`` (the
 oldest dropped first), and written again with backoff: the folder is made
 again, and a ``.partial`` removed while written is copied from its open
-descriptor into a new file (see ``input_log_writer``). Logging never stops
+descriptor into a new file (see ``writer``). Logging never stops
 for good.
 
 Every sampled row is counted once: ``on_written(rows)`` when it is in a file,

@@ -44,7 +44,7 @@ class ParsedInput:
 
     rows: int
     key: tuple[str, ...] | None
-    #: checked values by column, in signature order (see ``columns``)
+    #: checked values by column, in signature order (see ``protocol.columns``)
     columns: dict[str, list[Any]] | None = None
     data: Any = None
     params: dict[str, Any] | None = None
