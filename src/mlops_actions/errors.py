@@ -80,3 +80,10 @@ class MissingDependency(MlopsError):
         )
         self.module = module
         self.extra = extra
+
+
+class ToolMissing(MlopsError):
+    """A program this command runs is not installed (a builder, the Azure CLI,
+    pip); the message says how to install it."""
+
+    exit_code = ExitCode.MISSING_DEPENDENCY

@@ -66,9 +66,9 @@ def model_dir(tmp_path_factory) -> Path:
 
 def _score(model_dir: Path, bodies: list[dict]) -> list[httpx.Response]:
     """Each body POSTed at once to the scorer serving ``model_dir``."""
-    from mlops_actions.scorer.app import create_app
+    from mlops_actions.scorer.http.app import create_app
     from mlops_actions.scorer.config import ScorerConfig
-    from mlops_actions.scorer.model import load_model
+    from mlops_actions.scorer.model.loading import load_model
 
     async def run() -> list[httpx.Response]:
         model = load_model(str(model_dir))

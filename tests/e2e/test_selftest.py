@@ -110,7 +110,7 @@ def test_bad_inputs_name_what_to_change(selftest):
     ), messages
     assert (
         "no-such-bundle: no Dockerfile: make the build context with `mlops "
-        "scorer bundle MODEL --out DIR` first" in messages
+        "image bundle MODEL --out DIR` first" in messages
     )
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions.cli import COMMANDS
-
 FIXTURE_MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "gate" / "model"
 #: what pyproject's serve extra asks for; all installed in the test venv
 SERVE = (
@@ -53,23 +51,9 @@ def toolkit_wheel(tmp_path) -> Path:
 
 
 @pytest.fixture
-def bundle_argv(monkeypatch) -> list[str]:
-    """The words that run ``scorer bundle``: the real ones once the command is
-    attached to the ``scorer`` group, else a stand-in entry for this test."""
-    from mlops_actions.cli import cli
-
-    try:
-        from click import Context
-
-        scorer = cli.get_command(Context(cli), "scorer")
-    except Exception:  # noqa: BLE001 - the scorer group is not there yet
-        scorer = None
-    if scorer is not None and "bundle" in getattr(scorer, "commands", {}):
-        return ["scorer", "bundle"]
-    monkeypatch.setitem(
-        COMMANDS, "scorer-bundle", "mlops_actions.cli.scorer_bundle:bundle"
-    )
-    return ["scorer-bundle"]
+def bundle_argv() -> list[str]:
+    """The words that run the bundle command (``mlops image bundle``)."""
+    return ["image", "bundle"]
 
 
 def fake_tool(folder: Path, name: str, script: str) -> Path:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.scorer.image import Reference, ToolMissing
-from mlops_actions.scorer.image_login import TOKEN_USER, acr_login
+from mlops_actions.errors import ToolMissing
+from mlops_actions.image.reference import Reference
+from mlops_actions.image.login import TOKEN_USER, acr_login
 
 TOKEN = "eyJ0eXAi.fake-acr-token"
 

@@ -307,7 +307,7 @@ def test_context_without_dockerfile(mlops, bare_path, tmp_path):
     assert result.code == 2
     assert result.err == (
         f"error: {tmp_path}: no Dockerfile: make the build context with `mlops "
-        "scorer bundle MODEL --out DIR` first\n"
+        "image bundle MODEL --out DIR` first\n"
     )
 
 

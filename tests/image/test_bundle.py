@@ -1,4 +1,4 @@
-"""`mlops scorer bundle`: the build context's files, pins and record."""
+"""`mlops image bundle`: the build context's files, pins and record."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlops_actions.errors import UsageError
-from mlops_actions.scorer.image_dockerfile import (
+from mlops_actions.image.dockerfile import (
     DEFAULT_BASE_IMAGE,
     ImageSpec,
     labels,

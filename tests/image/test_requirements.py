@@ -8,7 +8,7 @@ from importlib import metadata
 import pytest
 
 from mlops_actions.errors import MissingDependency, UsageError
-from mlops_actions.scorer.image_requirements import canonical, lock
+from mlops_actions.image.requirements import canonical, lock
 
 
 @dataclass
@@ -172,6 +172,6 @@ def test_serve_extra_not_installed_names_the_extra(tmp_path):
         pins(None, tmp_path, toolkit=['orjson>=3; extra == "serve"'])
     assert caught.value.exit_code == 4
     assert caught.value.message == (
-        "`mlops scorer bundle` (it pins the versions installed here) needs "
+        "`mlops image bundle` (it pins the versions installed here) needs "
         "orjson: pip install 'mlops-actions[serve]'"
     )

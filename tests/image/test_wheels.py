@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from importlib import metadata
 
-from mlops_actions.scorer import image_wheels
+from mlops_actions.image import wheels as image_wheels
 
 
 def test_wheel_built_from_this_checkout(tmp_path):
@@ -18,7 +18,7 @@ def test_wheel_built_from_this_checkout(tmp_path):
             f"mlops_actions-{version}.dist-info/entry_points.txt"
         ).decode()
     assert "mlops_actions/cli/__init__.py" in names
-    assert "mlops_actions/scorer/image_dockerfile.py" in names
+    assert "mlops_actions/image/dockerfile.py" in names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     assert "mlops = mlops_actions.cli:main" in entry_points
     assert "click>=8.1" in image_wheels.requires(wheel)

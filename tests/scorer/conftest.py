@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mlops_actions.scorer.app import create_app
+from mlops_actions.scorer.http.app import create_app
 from mlops_actions.scorer.config import ScorerConfig
-from mlops_actions.scorer.model import Column, ServedModel, load_model
+from mlops_actions.scorer.model.loading import Column, ServedModel, load_model
 
 MODELS = Path(__file__).resolve().parent / "fixtures"
 GATE_MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "gate" / "model"

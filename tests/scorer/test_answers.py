@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.pyfunc.scoring_server import predictions_to_json
 
-from mlops_actions.scorer.predict import Predictor, encode
+from mlops_actions.scorer.model.predict import Predictor, encode
 
 from .conftest import fake_model
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mlops_actions.scorer.batching import MicroBatcher
-from mlops_actions.scorer.inputs import ParsedInput
+from mlops_actions.scorer.model.predict import ParsedInput
 
 from .conftest import fake_model, metric, post_json, serving
 

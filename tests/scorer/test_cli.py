@@ -66,7 +66,7 @@ def test_options_read_the_environment(mlops, monkeypatch, free_port):
 
 @pytest.mark.e2e
 def test_a_registered_model_is_found_by_its_models_uri(mlops, tmp_path, monkeypatch):
-    from mlops_actions.scorer.model import locate
+    from mlops_actions.scorer.model.loading import locate
 
     monkeypatch.chdir(tmp_path)
     registered = mlops(

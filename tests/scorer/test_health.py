@@ -139,7 +139,7 @@ async def test_openapi_types_rows_from_the_signature(typed_model):
 
 
 async def test_the_gate_fixture_model_serves(mlops):
-    from mlops_actions.scorer.model import load_model
+    from mlops_actions.scorer.model.loading import load_model
 
     async with serving(load_model(str(GATE_MODEL))) as client:
         response = await post_json(

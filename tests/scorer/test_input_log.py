@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from mlops_actions.scorer.input_log import InputLogger
-from mlops_actions.scorer.inputs import ParsedInput
+from mlops_actions.scorer.input_log.logger import InputLogger
+from mlops_actions.scorer.model.predict import ParsedInput
 
 from .conftest import metric, post_json, serving
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions.scorer import input_log
-from mlops_actions.scorer.input_log import InputLogger
-from mlops_actions.scorer.inputs import ParsedInput
+from mlops_actions.scorer.input_log import logger as input_log
+from mlops_actions.scorer.input_log.logger import InputLogger
+from mlops_actions.scorer.model.predict import ParsedInput
 
 from .conftest import metric, post_json, serving
 
@@ -291,7 +291,7 @@ def test_replicas_with_one_pid_in_one_second_never_share_a_file(
 
 
 def test_publishing_never_replaces_a_file(tmp_path, monkeypatch):
-    from mlops_actions.scorer.input_log_files import publish
+    from mlops_actions.scorer.input_log.files import publish
 
     taken = tmp_path / "inputs-1.jsonl"
     taken.write_text("another replica's\n")
@@ -347,8 +347,8 @@ async def until(client, name: str, least: float) -> None:
 SCENARIO = r"""
 import json, logging, os, resource, sys, threading
 from pathlib import Path
-from mlops_actions.scorer.input_log import InputLogger
-from mlops_actions.scorer.inputs import ParsedInput
+from mlops_actions.scorer.input_log.logger import InputLogger
+from mlops_actions.scorer.model.predict import ParsedInput
 
 folder, fault = Path(sys.argv[1]), sys.argv[2]
 said, failing = [], threading.Event()

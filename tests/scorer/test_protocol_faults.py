@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions.scorer.model import load_model
-from mlops_actions.scorer.predict import warm_up
+from mlops_actions.scorer.model.loading import load_model
+from mlops_actions.scorer.protocol.warmup import warm_up
 
 from .conftest import MODELS, post_json, serving
 

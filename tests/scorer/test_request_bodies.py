@@ -13,8 +13,9 @@ import zlib
 
 import pytest
 
-from mlops_actions.scorer import inputs, invocations
-from mlops_actions.scorer.inputs import parse_request
+from mlops_actions.scorer.protocol import inputs
+from mlops_actions.scorer.http import invocations
+from mlops_actions.scorer.protocol.inputs import parse_request
 from mlops_actions.scorer.rejection import Rejected
 
 from .conftest import fake_model, serving

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
-from mlops_actions.scorer.app import create_app
+from mlops_actions.scorer.http.app import create_app
 from mlops_actions.scorer.config import ScorerConfig
 
 EXAMPLES = 150  # per generation mode, over all routes: about 3 s

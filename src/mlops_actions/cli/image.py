@@ -7,12 +7,16 @@ from pathlib import Path
 
 import click
 
-from mlops_actions.scorer.image import BUILD_TIMEOUT, BUILDERS, PULL_POLICIES
+from mlops_actions.cli.image_bundle import bundle
+from mlops_actions.image.reference import BUILD_TIMEOUT, BUILDERS, PULL_POLICIES
 
 
 @click.group()
 def image() -> None:
-    """Build the scorer image from a bundle and push it, referenced by digest."""
+    """Make the scorer image's build context, build it and push it by digest."""
+
+
+image.add_command(bundle)
 
 
 @image.command()
@@ -89,7 +93,7 @@ def build(
     acr: str | None,
     as_json: bool,
 ) -> None:
-    """Build the image of the bundle in CONTEXT (from `mlops scorer bundle`).
+    """Build the image of the bundle in CONTEXT (from `mlops image bundle`).
 
     Writes image.json: the reference by digest (REPOSITORY@sha256:..., once
     pushed), the tag, the size in bytes, the build seconds and the builder.
@@ -99,7 +103,7 @@ def build(
     """
     from mlops_actions import gha
     from mlops_actions.pipeline.record import write_json
-    from mlops_actions.scorer.image import build_image
+    from mlops_actions.image.build import build_image
 
     verbose = getattr(ctx.find_root().obj, "verbosity", 0) > 0 or gha.in_actions()
     with gha.group(f"build {tag}"):

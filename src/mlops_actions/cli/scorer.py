@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 
 import click
+
+from mlops_actions.scorer.config import LOG_FORMATS, default
 
 DIR = click.Path(path_type=Path, file_okay=False)
 
 
 @click.group()
 def scorer() -> None:
-    """Serve MLflow models over HTTP, and package the server."""
+    """Serve MLflow models over HTTP (`mlops image` packages the server)."""
 
 
 @scorer.command()
 @click.argument("model")
 @click.option(
     "--host",
-    default="127.0.0.1",
+    default=default("host"),
     show_default=True,
     show_envvar=True,
     help="Address to listen on; 0.0.0.0 for every interface (in a container).",
@@ -27,14 +30,14 @@ def scorer() -> None:
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    default=8080,
+    default=default("port"),
     show_default=True,
     show_envvar=True,
 )
 @click.option(
     "--max-batch-rows",
     type=click.IntRange(min=1),
-    default=256,
+    default=default("max_batch_rows"),
     show_default=True,
     show_envvar=True,
     help="Most rows coalesced into one predict call; 1 turns micro-batching off.",
@@ -42,7 +45,7 @@ def scorer() -> None:
 @click.option(
     "--max-wait-ms",
     type=click.FloatRange(min=0),
-    default=2.0,
+    default=default("max_wait_ms"),
     show_default=True,
     show_envvar=True,
     help="Most a batch waits for the next request of clients sending right now; "
@@ -51,7 +54,7 @@ def scorer() -> None:
 @click.option(
     "--body-limit",
     type=click.IntRange(min=1),
-    default=1 << 20,
+    default=default("body_limit"),
     metavar="BYTES",
     show_default=True,
     show_envvar=True,
@@ -60,6 +63,7 @@ def scorer() -> None:
 @click.option(
     "--log-inputs",
     type=DIR,
+    default=default("log_inputs"),
     metavar="DIR",
     show_envvar=True,
     help="Write sampled input rows here, for drift monitoring.",
@@ -67,22 +71,22 @@ def scorer() -> None:
 @click.option(
     "--log-sample-rate",
     type=click.FloatRange(0, 1),
-    default=1.0,
+    default=default("log_sample_rate"),
     show_default=True,
     show_envvar=True,
     help="Share of requests whose rows --log-inputs writes.",
 )
 @click.option(
     "--log-format",
-    type=click.Choice(["jsonl", "parquet"]),
-    default="jsonl",
+    type=click.Choice(LOG_FORMATS),
+    default=default("log_format"),
     show_default=True,
     show_envvar=True,
 )
 @click.option(
     "--log-rotate-bytes",
     type=click.IntRange(min=1),
-    default=64 << 20,
+    default=default("log_rotate_bytes"),
     show_default=True,
     show_envvar=True,
     help="Start a new input log file past this size...",
@@ -90,7 +94,7 @@ def scorer() -> None:
 @click.option(
     "--log-rotate-seconds",
     type=click.FloatRange(min=0, min_open=True),
-    default=300.0,
+    default=default("log_rotate_seconds"),
     show_default=True,
     show_envvar=True,
     help="...or this age.",
@@ -98,6 +102,7 @@ def scorer() -> None:
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
+    default=default("threads"),
     show_envvar=True,
     help="Intra-op threads of the model's numeric libraries (OpenMP, MKL, "
     "torch) [default: OMP_NUM_THREADS, else 1].",
@@ -105,7 +110,7 @@ def scorer() -> None:
 @click.option(
     "--header-limit",
     type=click.IntRange(min=1),
-    default=64 << 10,
+    default=default("header_limit"),
     metavar="BYTES",
     show_default=True,
     show_envvar=True,
@@ -115,7 +120,7 @@ def scorer() -> None:
 @click.option(
     "--request-timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
+    default=default("request_timeout"),
     metavar="SECONDS",
     show_default=True,
     show_envvar=True,
@@ -126,7 +131,7 @@ def scorer() -> None:
 @click.option(
     "--keep-alive-timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=5.0,
+    default=default("keep_alive_timeout"),
     metavar="SECONDS",
     show_default=True,
     show_envvar=True,
@@ -135,6 +140,7 @@ def scorer() -> None:
 @click.option(
     "--instance-id",
     metavar="ID",
+    default=None,  # the config's random one, made per process
     show_envvar=True,
     help="Reported by /health/ready as `instance`, so whoever started this "
     "scorer can tell it from another server on the port [default: random].",
@@ -163,7 +169,7 @@ def serve(obj, model: str, **options) -> None:
     says so with MLflow's INVALID_PARAMETER_VALUE as the reference model does.
     """
     from mlops_actions.scorer.config import ScorerConfig
-    from mlops_actions.scorer.server import Started, serve as run_server
+    from mlops_actions.scorer.http.server import Started, serve as run_server
 
     if options["instance_id"] is None:
         del options["instance_id"]  # the config's random default
@@ -198,11 +204,24 @@ def _log_to_stderr(verbosity: int) -> None:
 
 
 def _attach_bundle() -> None:
-    # The bundle command lives in its own module (it is about images, not
-    # serving); attaching it here keeps `mlops scorer --help` listing both.
-    from mlops_actions.cli.scorer_bundle import bundle
+    # `mlops scorer bundle` is `mlops image bundle` under its old name, kept
+    # for one release: the same options, env vars and outputs, and a help and
+    # a warning on stderr that name the new spelling.
+    from mlops_actions.cli.image_bundle import bundle
 
-    scorer.add_command(bundle)
+    scorer.add_command(
+        click.Command(
+            "bundle",
+            params=bundle.params,
+            callback=bundle.callback,
+            help="Deprecated: use `mlops image bundle` (same options, same "
+            "outputs); this name goes in the next release.\n\n"
+            + inspect.cleandoc(bundle.help or ""),
+            short_help="Old name of `mlops image bundle`, for one release.",
+            deprecated="Use `mlops image bundle`.",
+            context_settings=bundle.context_settings,
+        )
+    )
 
 
 _attach_bundle()

@@ -74,7 +74,7 @@ def _stored_smoke(registry: Any, name: str, version: str) -> dict | None:
 
 def _example_smoke(model_dir: Path) -> dict | None:
     """MLflow's own serving example; only the number of answers is known."""
-    from mlops_actions.scorer.model import EXAMPLE, read_example
+    from mlops_actions.scorer.model.loading import EXAMPLE, read_example
 
     body = read_example(model_dir / EXAMPLE)  # MLflow's bare NaN read as null
     if body is None:

@@ -125,7 +125,7 @@ def release(
 
 def _bundle(record: Any, version: Any, folder: Path, say: Callable[[str], None]):
     """The scorer's image build context for the new champion."""
-    from mlops_actions.scorer.bundle import make_bundle
+    from mlops_actions.image.context import make_bundle
 
     out = folder / "bundle"
     make_bundle(

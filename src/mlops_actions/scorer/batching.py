@@ -22,8 +22,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from mlops_actions.scorer.inputs import ParsedInput
-from mlops_actions.scorer.predict import Outcome
+from mlops_actions.scorer.model.predict import ParsedInput
+from mlops_actions.scorer.model.predict import Outcome
 
 log = logging.getLogger("mlops_actions.scorer")
 

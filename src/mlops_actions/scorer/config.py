@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 LOG_FORMATS = ("jsonl", "parquet")
 
@@ -19,7 +20,7 @@ class ScorerConfig:
     ``body_limit`` is in bytes, and bounds a compressed body once decoded.
     Input logging is off while ``log_inputs`` is None.
 
-    Connections (see ``connections``): a request whose target and headers
+    Connections (see ``http.connections``): a request whose target and headers
     are over ``header_limit`` bytes gets 431 (one still arriving, once it is
     over by 16 KiB); one whose headers and body have not all arrived
     ``request_timeout`` seconds after its first byte gets 408; both close
@@ -40,8 +41,9 @@ class ScorerConfig:
     log_rotate_bytes: int = 64 << 20
     log_rotate_seconds: float = 300.0
     log_queue_size: int = 10_000
-    #: intra-op threads of the model's numeric libraries (OpenMP, MKL, torch)
-    threads: int | None = 1
+    #: intra-op threads of the model's numeric libraries (OpenMP, MKL, torch);
+    #: None: OMP_NUM_THREADS, else 1
+    threads: int | None = None
     #: seconds in-flight requests get to finish after SIGTERM
     graceful_timeout: float = 30.0
     header_limit: int = 64 << 10
@@ -66,3 +68,16 @@ class ScorerConfig:
             raise ValueError("log_sample_rate must be between 0 and 1")
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+
+
+def default(name: str) -> Any:
+    """The default of the ScorerConfig field ``name``.
+
+    ``mlops scorer serve``'s flags take their defaults from here, so each
+    default is written once: a server started in-process and one started
+    from the command line listen, batch and limit alike.
+    """
+    for found in fields(ScorerConfig):
+        if found.name == name and found.default is not MISSING:
+            return found.default
+    raise KeyError(f"ScorerConfig.{name} has no plain default")

@@ -1,4 +1,9 @@
-"""``mlops scorer bundle``: the scorer image's build context."""
+"""``mlops image bundle``: the scorer image's build context.
+
+``mlops scorer bundle`` is the same command under its old name, kept for one
+release (see ``cli.scorer``). Both read MLOPS_IMAGE_BUNDLE_<OPTION>, then the
+old MLOPS_SCORER_BUNDLE_<OPTION>, so a workflow written for either works.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +14,56 @@ import click
 
 FOLDER = click.Path(path_type=Path, file_okay=False)
 WHEEL = click.Path(path_type=Path, dir_okay=False, exists=True)
+#: the old spelling's env vars, still read after the new ones
+OLD_PREFIX = "MLOPS_SCORER_BUNDLE_"
+PREFIX = "MLOPS_IMAGE_BUNDLE_"
+
+
+def env(option: str) -> list[str]:
+    """The env vars an option reads, the new name first."""
+    name = option.upper().replace("-", "_")
+    return [PREFIX + name, OLD_PREFIX + name]
 
 
 @click.command()
-@click.argument("model")
+@click.argument("model", envvar=env("model"))
 @click.option(
     "--out",
+    envvar=env("out"),
     type=FOLDER,
     required=True,
     show_envvar=True,
     help="Folder to write (new, empty, or an earlier bundle, which is replaced).",
 )
 @click.option(
-    "--name", show_envvar=True, help="Model name [default: the URI's, or the folder's]."
+    "--name",
+    envvar=env("name"),
+    show_envvar=True,
+    help="Model name [default: the URI's, or the folder's].",
 )
 @click.option(
     "--version",
+    envvar=env("version"),
     show_envvar=True,
     help="Model version [default: the URI's, or the model digest's first 12].",
 )
 @click.option(
     "--commit",
+    envvar=env("commit"),
     metavar="SHA",
     show_envvar=True,
     help="[default: the registered version's, else GITHUB_SHA, else git HEAD]",
 )
 @click.option(
     "--source",
+    envvar=env("source"),
     metavar="URL",
     show_envvar=True,
     help="Repository URL for the image label [default: this GitHub repository].",
 )
 @click.option(
     "--wheels",
+    envvar=env("wheels"),
     is_flag=True,
     show_envvar=True,
     help="Download every requirement's wheel into the bundle, so the image "
@@ -49,18 +71,26 @@ WHEEL = click.Path(path_type=Path, dir_okay=False, exists=True)
 )
 @click.option(
     "--mlops-wheel",
+    envvar=env("mlops-wheel"),
     type=WHEEL,
     show_envvar=True,
     help="The mlops-actions wheel to install [default: built from this install].",
 )
 @click.option(
     "--tracking-uri",
+    envvar=env("tracking-uri"),
     metavar="URI",
     show_envvar=True,
     help="Registry for models:/ URIs [default: MLFLOW_TRACKING_URI, else "
     "sqlite:///.mlops/mlflow.db].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print bundle.json instead.")
+@click.option(
+    "--json",
+    "as_json",
+    envvar=env("json"),
+    is_flag=True,
+    help="Print bundle.json instead.",
+)
 @click.pass_context
 def bundle(
     ctx: click.Context,
@@ -85,7 +115,7 @@ def bundle(
     model's requirements), the mlops-actions wheel in wheels/, and bundle.json.
     Build it with `mlops image build DIR --tag REF`.
     """
-    from mlops_actions.scorer.bundle import make_bundle
+    from mlops_actions.image.context import make_bundle
 
     root = ctx.find_root().obj
     made = make_bundle(

@@ -22,7 +22,9 @@ from typing import Any
 
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.pipeline.digest import file_digest, tree_digest
-from mlops_actions.scorer import image_dockerfile, image_requirements, image_wheels
+from mlops_actions.image import dockerfile
+from mlops_actions.image import requirements as locking
+from mlops_actions.image import wheels as wheelhouse
 
 BUNDLE_SCHEMA = "mlops-actions/bundle"
 BUNDLE_FILE = "bundle.json"
@@ -126,30 +128,30 @@ def _write_context(
         wheel_dir.mkdir(parents=True)
         wheel = Path(shutil.copy2(toolkit_wheel, wheel_dir / toolkit_wheel.name))
     else:
-        wheel = image_wheels.toolkit_wheel(wheel_dir)
-    requires = image_wheels.requires(wheel)
-    if not image_requirements.has_serve_extra(requires):
+        wheel = wheelhouse.toolkit_wheel(wheel_dir)
+    requires = wheelhouse.requires(wheel)
+    if not locking.has_serve_extra(requires):
         raise UsageError(
-            f"{wheel.name} has no '{image_requirements.EXTRA}' extra: the "
+            f"{wheel.name} has no '{locking.EXTRA}' extra: the "
             "scorer image needs an mlops-actions with the scorer in it"
         )
-    pins = image_requirements.lock(requires, stage / "model" / "requirements.txt")
+    pins = locking.lock(requires, stage / "model" / "requirements.txt")
     (stage / "requirements.txt").write_text(pins.text(), encoding="utf-8")
     if wheels:
-        image_wheels.download(stage / "requirements.txt", wheel_dir)
-    spec = image_dockerfile.ImageSpec(
+        wheelhouse.download(stage / "requirements.txt", wheel_dir)
+    spec = dockerfile.ImageSpec(
         model_name=model["name"],
         model_version=model["version"],
         commit=model["commit"],
         model_digest=model["digest"],
         created=_created(),
-        toolkit_version=image_wheels.wheel_version(wheel),
+        toolkit_version=wheelhouse.wheel_version(wheel),
         toolkit_wheel=wheel.relative_to(stage).as_posix(),
         offline=wheels,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
         source=source,
     )
-    (stage / "Dockerfile").write_text(image_dockerfile.render(spec), encoding="utf-8")
+    (stage / "Dockerfile").write_text(dockerfile.render(spec), encoding="utf-8")
     record = {
         "schema": BUNDLE_SCHEMA,
         "version": 1,
@@ -159,7 +161,7 @@ def _write_context(
         "python": spec.python,
         "offline": wheels,
         "mlops_actions": {"version": spec.toolkit_version, "wheel": spec.toolkit_wheel},
-        "labels": image_dockerfile.labels(spec),
+        "labels": dockerfile.labels(spec),
         "requirements": pins.lines(),
         "notes": pins.notes,
         "files": _files(stage),

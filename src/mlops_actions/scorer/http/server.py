@@ -57,10 +57,10 @@ def serve(config: ScorerConfig, *, on_listening: Callable[[Started], None]) -> N
     require_serve_extra()
     import uvicorn
 
-    from mlops_actions.scorer.app import create_app
-    from mlops_actions.scorer.connections import protocol_class
-    from mlops_actions.scorer.model import load_model, locate
-    from mlops_actions.scorer.predict import warm_up
+    from mlops_actions.scorer.http.app import create_app
+    from mlops_actions.scorer.http.connections import protocol_class
+    from mlops_actions.scorer.model.loading import load_model, locate
+    from mlops_actions.scorer.protocol.warmup import warm_up
 
     began = time.perf_counter()
     folder = locate(config.model_uri)

@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from mlops_actions.errors import BackendError
-from mlops_actions.scorer.image import Reference, ToolMissing
+from mlops_actions.errors import BackendError, ToolMissing
+from mlops_actions.image.reference import Reference
 
 Log = Callable[[str], None] | None
 #: lines of a failed build's log shown with the error

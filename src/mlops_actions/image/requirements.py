@@ -58,7 +58,7 @@ class Lock:
 
     def text(self) -> str:
         head = (
-            "# Written by `mlops scorer bundle`: exact pins of the scorer's\n"
+            "# Written by `mlops image bundle`: exact pins of the scorer's\n"
             "# dependencies as installed where the bundle was made, plus the\n"
             "# model's own requirements.\n"
         )
@@ -208,7 +208,7 @@ def _walk(
                 raise MissingDependency(
                     req.name,
                     EXTRA,
-                    "`mlops scorer bundle` (it pins the versions " "installed here)",
+                    "`mlops image bundle` (it pins the versions " "installed here)",
                 ) from None
             raise UsageError(
                 f"{where}: {req} is not installed here, so its version cannot be "
@@ -273,7 +273,7 @@ def _need_packaging() -> None:
 
     # mlflow-skinny brings it; a core-only install may lack it.
     if find_spec("packaging") is None:
-        raise MissingDependency("packaging", EXTRA, "`mlops scorer bundle`")
+        raise MissingDependency("packaging", EXTRA, "`mlops image bundle`")
 
 
 def _environment() -> dict[str, str]:

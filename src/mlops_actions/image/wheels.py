@@ -21,9 +21,8 @@ from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 
-from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.scorer.image import ToolMissing
-from mlops_actions.scorer.image_requirements import SELF
+from mlops_actions.errors import BackendError, ToolMissing, UsageError
+from mlops_actions.image.requirements import SELF
 
 #: seconds pip may take to build our wheel / to fetch every wheel
 BUILD_TIMEOUT = 300
@@ -144,7 +143,7 @@ def _repack_installed(dist: metadata.Distribution, dest: Path) -> Path:
 def _pip() -> list[str]:
     if not _has("pip"):
         raise ToolMissing(
-            "mlops scorer bundle needs pip in mlops' own environment "
+            "mlops image bundle needs pip in mlops' own environment "
             f"({sys.prefix}): {sys.executable} -m ensurepip"
         )
     return [sys.executable, "-m", "pip"]

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from mlops_actions.scorer.rejection import error_body
-from mlops_actions.scorer.request_id import request_id
+from mlops_actions.scorer.http.request_id import request_id
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,7 +1,7 @@
 """The scorer app: MLflow's scoring routes, health, metrics and OpenAPI docs.
 
 =====================  =====================================================
-``POST /invocations``  MLflow's scoring protocol (see ``inputs``, ``predict``)
+``POST /invocations``  MLflow's scoring protocol (see ``protocol``, ``model.predict``)
 ``GET /ping``          200 once the model is ready, else 503 (as MLflow's)
 ``GET /health``        the same
 ``GET /version``       MLflow's version, as ``mlflow models serve`` answers
@@ -25,11 +25,11 @@ from starlette.responses import Response
 
 from mlops_actions import __version__
 from mlops_actions.scorer.config import ScorerConfig
-from mlops_actions.scorer.invocations import PATH, invoke, is_invocation
-from mlops_actions.scorer.limits import BodyLimitMiddleware, Receive, Scope, Send
-from mlops_actions.scorer.model import ServedModel, shown_uri
-from mlops_actions.scorer.openapi import add_docs, invocations_spec
-from mlops_actions.scorer.runtime import ScorerState
+from mlops_actions.scorer.http.invocations import PATH, invoke, is_invocation
+from mlops_actions.scorer.http.limits import BodyLimitMiddleware, Receive, Scope, Send
+from mlops_actions.scorer.model.loading import ServedModel, shown_uri
+from mlops_actions.scorer.http.openapi import add_docs, invocations_spec
+from mlops_actions.scorer.http.runtime import ScorerState
 
 JSON = "application/json"
 

@@ -1,21 +1,19 @@
-"""Build the scorer image from a bundle, push it, and describe it in image.json.
+"""The words of image building: a reference, a build's result, the choices.
 
-``docker buildx`` when a Docker engine answers, else buildah (no daemon: it
-builds as root or rootless, where no engine runs). The image is referenced by
-digest once pushed: ``image.json`` (schema ``mlops-actions/image``) carries
-``repository@sha256:...``, never a mutable tag alone.
+A leaf: it imports nothing of ours but ``errors``, so the builders, the
+registry login and the build use case all speak it without importing one
+another. The image is referenced by digest once pushed: ``image.json``
+(schema ``mlops-actions/image``) carries ``repository@sha256:...``, never a
+mutable tag alone.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from mlops_actions.errors import ExitCode, MlopsError, UsageError
+from mlops_actions.errors import UsageError
 
 IMAGE_SCHEMA = "mlops-actions/image"
 BUILDERS = ("auto", "docker", "buildah")
@@ -31,13 +29,6 @@ _PATH = (
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
-
-class ToolMissing(MlopsError):
-    """A program this command runs is not installed; the message says how to
-    install it."""
-
-    exit_code = ExitCode.MISSING_DEPENDENCY
 
 
 @dataclass(frozen=True)
@@ -119,64 +110,3 @@ class ImageResult:
             **asdict(self),
             "pushed": self.reference is not None,
         }
-
-
-def build_image(
-    context: Path,
-    tag: str,
-    *,
-    push: bool = False,
-    builder: str = "auto",
-    base_image: str | None = None,
-    pull: str = "missing",
-    timeout: float = BUILD_TIMEOUT,
-    log: Callable[[str], None] | None = None,
-    acr: str | None = None,
-) -> ImageResult:
-    """Build the bundle at ``context`` as ``tag``; push it with ``push``.
-
-    Raises :class:`ToolMissing` (exit 4) when neither a Docker engine nor
-    buildah is there, BackendError (exit 3) with the log's tail when the build
-    or the push fails or runs out of time.
-    """
-    from mlops_actions.scorer.bundle import read_bundle
-    from mlops_actions.scorer.image_builders import choose
-
-    ref = Reference.parse(tag)
-    if not (context / "Dockerfile").is_file():
-        raise UsageError(
-            f"{context}: no Dockerfile: make the build context with "
-            "`mlops scorer bundle MODEL --out DIR` first"
-        )
-    if pull not in PULL_POLICIES:
-        raise UsageError(f"--pull {pull}: use one of {', '.join(PULL_POLICIES)}")
-    bundle = read_bundle(context)
-    chosen = choose(builder)
-    if acr:
-        from mlops_actions.scorer.image_login import acr_login
-
-        acr_login(acr, ref, chosen.executable)
-    args = {"BASE_IMAGE": base_image} if base_image else {}
-    started = time.monotonic()
-    image_id = chosen.build(
-        context, str(ref), build_args=args, pull=pull, timeout=timeout, log=log
-    )
-    build_seconds = time.monotonic() - started
-    size = chosen.size(str(ref))
-    digest = push_seconds = None
-    if push:
-        started = time.monotonic()
-        digest = chosen.push(ref, timeout=PUSH_TIMEOUT, log=log)
-        push_seconds = round(time.monotonic() - started, 2)
-    return ImageResult(
-        tag=str(ref),
-        reference=ref.by_digest(digest) if digest else None,
-        digest=digest,
-        image_id=image_id,
-        size=size,
-        build_seconds=round(build_seconds, 2),
-        push_seconds=push_seconds,
-        builder=chosen.name,
-        base_image=base_image or (bundle or {}).get("base_image"),
-        model=(bundle or {}).get("model"),
-    )

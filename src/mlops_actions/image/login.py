@@ -13,8 +13,8 @@ import shutil
 import subprocess
 
 from mlops_actions import gha
-from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.scorer.image import Reference, ToolMissing
+from mlops_actions.errors import BackendError, ToolMissing, UsageError
+from mlops_actions.image.reference import Reference
 
 TOKEN_USER = "00000000-0000-0000-0000-000000000000"
 _TIMEOUT_S = 120

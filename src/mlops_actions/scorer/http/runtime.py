@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 from mlops_actions.scorer.batching import MicroBatcher
 from mlops_actions.scorer.config import ScorerConfig
-from mlops_actions.scorer.input_log import InputLogger
-from mlops_actions.scorer.inputs import parse_request
-from mlops_actions.scorer.metrics import ScorerMetrics
-from mlops_actions.scorer.model import ServedModel, load_model, warmup_body
-from mlops_actions.scorer.predict import Predictor
+from mlops_actions.scorer.input_log.logger import InputLogger
+from mlops_actions.scorer.protocol.inputs import parse_request
+from mlops_actions.scorer.http.metrics import ScorerMetrics
+from mlops_actions.scorer.model.loading import ServedModel, load_model, warmup_body
+from mlops_actions.scorer.model.predict import Predictor
 
 log = logging.getLogger("mlops_actions.scorer")
 

@@ -23,16 +23,14 @@ is one timer handle; per request, a few attribute writes; nothing per byte.
 from __future__ import annotations
 
 import asyncio
-import socket
-import struct
 from typing import Any
 
-from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from mlops_actions.scorer.config import ScorerConfig
+from mlops_actions.scorer.http.flow import HeldFlow, reset
 from mlops_actions.scorer.rejection import error_body
-from mlops_actions.scorer.request_id import request_id
+from mlops_actions.scorer.http.request_id import request_id
 
 #: Data is handed to the parser this much at a time, and the queue of
 #: pipelined requests checked in between: httptools parses a whole read (up
@@ -91,7 +89,7 @@ class ScorerProtocol(HttpToolsProtocol):
         self, transport: asyncio.Transport
     ) -> None:
         super().connection_made(transport)
-        self.flow = _HeldFlow(transport, self._holding)
+        self.flow = HeldFlow(transport, self._holding)
         # uvicorn arms its idle timeout only after an answer: a connection
         # that never sends a byte would stay open for ever.
         self.timeout_keep_alive_task = self.loop.call_later(
@@ -214,7 +212,7 @@ class ScorerProtocol(HttpToolsProtocol):
             )
             return
         if stalled is not None and now - stalled >= timeout:
-            _reset(self.transport)
+            reset(self.transport)
             return
         running = [since for since in (reading, stalled) if since is not None]
         if running:
@@ -287,38 +285,3 @@ class ScorerProtocol(HttpToolsProtocol):
         if self.flow.read_paused:
             self.flow.read_paused = False
             self.transport.resume_reading()
-
-
-def _reset(transport: asyncio.Transport) -> None:
-    """Drop the connection and what it still had to send, at once.
-
-    A plain close would wait for a client that reads nothing, and the kernel
-    would keep the unsent answers for minutes after: linger 0 makes it a reset.
-    """
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        try:
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
-        except OSError:  # already gone
-            pass
-    transport.abort()
-
-
-class _HeldFlow(FlowControl):
-    """uvicorn's FlowControl, but reading stays paused while ``holding()``.
-
-    uvicorn resumes reading whenever an app asks for its body and after each
-    answer, even with pipelined requests still queued: that is what let a
-    client that never reads answers fill the scorer's memory.
-    """
-
-    def __init__(self, transport: asyncio.Transport, holding: Any) -> None:
-        super().__init__(transport)
-        self._holding = holding
-
-    def resume_reading(self) -> None:
-        if self.read_paused and not self._holding():
-            self.read_paused = False
-            self._transport.resume_reading()

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 from itertools import chain
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
-from mlops_actions.scorer.columns import DTYPES
-from mlops_actions.scorer.inputs import ParsedInput, parse_request
-from mlops_actions.scorer.model import ModelLoadFailed, ServedModel, warmup_body
+from mlops_actions.scorer.model.loading import ServedModel
 from mlops_actions.scorer.rejection import Rejected
 
 log = logging.getLogger("mlops_actions.scorer")
@@ -26,6 +25,29 @@ OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 #: what a request gets back: its response body, or the error it ends with
 Outcome = bytes | BaseException
+#: the numpy dtype each signature column type is predicted as
+DTYPES = {
+    "double": np.float64,
+    "float": np.float32,
+    "long": np.int64,
+    "integer": np.int32,
+    "boolean": np.bool_,
+    "string": object,
+}
+
+
+@dataclass(frozen=True)
+class ParsedInput:
+    """One request's input. ``key`` is the set of columns it carries, for
+    coalescing with requests of the same shape; None when it must be predicted
+    alone (MLflow-parsed input, or ``params``)."""
+
+    rows: int
+    key: tuple[str, ...] | None
+    #: checked values by column, in signature order (see ``protocol.columns``)
+    columns: dict[str, list[Any]] | None = None
+    data: Any = None
+    params: dict[str, Any] | None = None
 
 
 class Predictor:
@@ -144,29 +166,6 @@ def encode(predictions: Any) -> bytes:
         + orjson.dumps(predictions, default=_default, option=OPTIONS)
         + b"}"
     )
-
-
-def warm_up(model: ServedModel) -> None:
-    """Answer one request from the model's input example (or a row made from
-    its signature) through the serving path; raise ModelLoadFailed if it fails."""
-    body = warmup_body(model)
-    if body is None:
-        log.info(
-            "model %s has no input example and no signature: no warm-up", model.uri
-        )
-        return
-    try:
-        item = parse_request(body, "application/json", model)
-        outcome = Predictor(model).run([item])[0]
-    except Rejected as exc:
-        outcome = exc
-    if isinstance(outcome, Rejected):
-        reason = outcome.message
-    elif isinstance(outcome, BaseException):
-        reason = f"{type(outcome).__name__}: {outcome}"
-    else:
-        return
-    raise ModelLoadFailed(f"model {model.uri} failed its warm-up prediction: {reason}")
 
 
 def _default(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 :class:`InputLogWriter` is the input log's writer thread's half: it takes a
 request's encoded rows, writes them into files of one folder (see
-``input_log_files``), and when that fails holds them, at most
+``files``), and when that fails holds them, at most
 ``buffer_rows``, and tries again with backoff. It tells the failure once, when
 writing starts failing, and once when it works again, with the rows dropped
 meanwhile: never once a request.
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops_actions.scorer.input_log_files import JsonLines, Parquet, PartialFile
-from mlops_actions.scorer.input_log_files import publish
+from mlops_actions.scorer.input_log.files import JsonLines, Parquet, PartialFile
+from mlops_actions.scorer.input_log.files import publish
 
 log = logging.getLogger("mlops_actions.scorer")
 FIRST_RETRY_SECONDS = 0.1

@@ -13,14 +13,14 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from mlops_actions.scorer import columns as typed
-from mlops_actions.scorer import unique_keys
-from mlops_actions.scorer.model import Column, ServedModel
+from mlops_actions.scorer.protocol import columns as typed
+from mlops_actions.scorer.protocol import unique_keys
+from mlops_actions.scorer.model.loading import Column, ServedModel
+from mlops_actions.scorer.model.predict import ParsedInput
 from mlops_actions.scorer.rejection import Rejected
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -28,20 +28,6 @@ ONE_OF = "one of " + ", ".join(FORMATS)
 #: CSV text is read this many characters, and rows moved this many at a time
 CSV_PIECE = 1 << 16
 CSV_CHUNK_ROWS = 256
-
-
-@dataclass(frozen=True)
-class ParsedInput:
-    """One request's input. ``key`` is the set of columns it carries, for
-    coalescing with requests of the same shape; None when it must be predicted
-    alone (MLflow-parsed input, or ``params``)."""
-
-    rows: int
-    key: tuple[str, ...] | None
-    #: checked values by column, in signature order (see ``columns``)
-    columns: dict[str, list[Any]] | None = None
-    data: Any = None
-    params: dict[str, Any] | None = None
 
 
 def parse_request(body: bytes, content_type: str, model: ServedModel) -> ParsedInput:

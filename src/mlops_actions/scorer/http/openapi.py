@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import MissingDependency
-from mlops_actions.scorer.model import Column
+from mlops_actions.scorer.model.loading import Column
 
 #: where /docs finds Swagger UI's files, under the scorer's own URL
 ASSETS = "/docs/assets"

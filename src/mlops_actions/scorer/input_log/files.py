@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from mlops_actions.scorer.model import Column
+from mlops_actions.scorer.model.loading import Column
 
 log = logging.getLogger("mlops_actions.scorer")
 

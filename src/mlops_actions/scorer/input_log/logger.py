@@ -8,7 +8,7 @@ Each record is one input row: ``timestamp`` (UTC), ``request_id`` and
 ``inputs`` (column -> value, missing as null). A file is written as
 ``<name>.partial``, holding whole records only, and given its final name
 when rotated (by size or age) or when the scorer stops, by a link that never
-replaces a file (see ``input_log_files``): a reader never sees half a file.
+replaces a file (see ``files``): a reader never sees half a file.
 JSON lines are appended as they come; a Parquet file is written whole at
 rotation from the rows held for it (at most ``buffer_rows``).
 
@@ -16,7 +16,7 @@ When the store fails (folder removed, disk full, descriptors exhausted), the
 rows not yet in a file are held in memory, at most ``buffer_rows`` (the
 oldest dropped first), and written again with backoff: the folder is made
 again, and a ``.partial`` removed while written is copied from its open
-descriptor into a new file (see ``input_log_writer``). Logging never stops
+descriptor into a new file (see ``writer``). Logging never stops
 for good.
 
 Every sampled row is counted once: ``on_written(rows)`` when it is in a file,
@@ -39,10 +39,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from mlops_actions.scorer.input_log_files import JsonLines, Parquet
-from mlops_actions.scorer.input_log_writer import InputLogWriter
-from mlops_actions.scorer.inputs import ParsedInput
-from mlops_actions.scorer.model import Column
+from mlops_actions.scorer.input_log.files import JsonLines, Parquet
+from mlops_actions.scorer.input_log.writer import InputLogWriter
+from mlops_actions.scorer.model.predict import ParsedInput
+from mlops_actions.scorer.model.loading import Column
 
 log = logging.getLogger("mlops_actions.scorer")
 _STOP = object()

@@ -35,17 +35,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from mlops_actions.scorer.model import Column
+from mlops_actions.scorer.model.loading import Column
 from mlops_actions.scorer.rejection import Rejected
 
-DTYPES = {
-    "double": np.float64,
-    "float": np.float32,
-    "long": np.int64,
-    "integer": np.int32,
-    "boolean": np.bool_,
-    "string": object,
-}
 #: JSON value types each column type accepts (bool is not an int here).
 ACCEPTS: dict[str, frozenset[type]] = {
     "double": frozenset((float, int)),

@@ -23,15 +23,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from mlops_actions.scorer.compression import decode
-from mlops_actions.scorer.inputs import ParsedInput, parse_request
-from mlops_actions.scorer.limits import BodyTooLarge, Receive, Scope, Send
+from mlops_actions.scorer.http.compression import decode
+from mlops_actions.scorer.model.predict import ParsedInput
+from mlops_actions.scorer.protocol.inputs import parse_request
+from mlops_actions.scorer.http.limits import BodyTooLarge, Receive, Scope, Send
 from mlops_actions.scorer.rejection import Rejected, error_body
-from mlops_actions.scorer.request_id import request_id
+from mlops_actions.scorer.http.request_id import request_id
 
 if TYPE_CHECKING:
-    from mlops_actions.scorer.model import ServedModel
-    from mlops_actions.scorer.runtime import ScorerState
+    from mlops_actions.scorer.model.loading import ServedModel
+    from mlops_actions.scorer.http.runtime import ScorerState
 
 log = logging.getLogger("mlops_actions.scorer")
 PATH = "/invocations"
