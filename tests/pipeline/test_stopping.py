@@ -152,3 +152,21 @@ def test_a_running_record_is_stale_only_when_its_cli_is_gone(tmp_path):
     )
     assert run_status({"status": "running"}) == "running"  # older records
     assert run_status({"status": "completed", "runner": gone}) == "completed"
+
+
+def test_a_step_whose_program_is_missing_fails_naming_it(tmp_path, monkeypatch, mlops):
+    pipeline = one_step(tmp_path, "")
+    component = pipeline.parent / "step" / "component.yml"
+    component.write_text(
+        component.read_text().replace("python step.py", "no-such-program-mlops")
+    )
+    monkeypatch.chdir(tmp_path)
+    result = mlops("pipeline", "run", str(pipeline))
+    assert result.code == 3
+    assert result.err.splitlines()[-1] == (
+        "error: step step: cannot start no-such-program-mlops: "
+        "No such file or directory"
+    )
+    record = json.loads(next(Path(".mlops/runs").glob("*/run.json")).read_text())
+    assert record["status"] == "failed"
+    assert record["steps"][0]["status"] == "failed"

@@ -15,10 +15,7 @@ taken for ours.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -29,7 +26,7 @@ from pathlib import Path
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.logs import tail
 from mlops_actions.pipeline.record import read_json, write_json
-from mlops_actions.process import ProcessId
+from mlops_actions.process import ProcessId, spawn, stop_group
 
 STATE = "deploy/local.json"
 _GRACE_S = 10.0
@@ -79,18 +76,10 @@ def deploy(
     """Start ``mlops scorer serve MODEL`` and wait until it is ready."""
     stop(state)
     log = state / "deploy" / "scorer.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     instance = secrets.token_hex(8)
     argv = [sys.executable, "-m", "mlops_actions", "scorer", "serve", model]
     argv += ["--host", host, "--port", str(port), "--instance-id", instance]
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives this command, as a server should
-        )
+    process = spawn(argv, log=log)  # outlives this command, as a server should
     scorer = ProcessId.of(process.pid)
     url = f"http://{host}:{port}"
     deployment = LocalDeployment(
@@ -121,7 +110,7 @@ def deploy(
             write_json(state / STATE, asdict(deployment))
             return deployment
         time.sleep(0.2)
-    _terminate(scorer)
+    stop_group(scorer, _GRACE_S)
     raise BackendError(
         f"the scorer did not become ready within {timeout:.0f}s (log: {log})"
     )
@@ -136,7 +125,7 @@ def stop(state: Path) -> LocalDeployment | None:
     running = current(state)
     (state / STATE).unlink(missing_ok=True)
     if running is not None:
-        _terminate(running.process)
+        stop_group(running.process, _GRACE_S)
     return running
 
 
@@ -148,29 +137,3 @@ def _ready_instance(url: str) -> str | None:
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return doc.get("instance") if isinstance(doc, dict) else None
-
-
-def _terminate(scorer: ProcessId) -> None:
-    """SIGTERM the scorer's process group, SIGKILL after the grace period;
-    each signal only while the scorer is still that same process."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not scorer.alive():
-            return
-        try:
-            os.killpg(scorer.pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + _GRACE_S
-        while time.monotonic() < deadline:
-            _reap(scorer.pid)
-            if not scorer.alive():
-                return
-            time.sleep(0.1)
-
-
-def _reap(pid: int) -> None:
-    """Collect the scorer's exit status when it is our child (no zombie left)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

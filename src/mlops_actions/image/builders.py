@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from mlops_actions import process
 from mlops_actions.errors import BackendError, ToolMissing
 from mlops_actions.image.reference import Reference
 
@@ -193,58 +190,25 @@ def choose(
 def run_logged(argv: list[str], timeout: float, log: Log, what: str) -> None:
     """Run ``argv``, passing each output line to ``log``; BackendError with the
     last lines when it fails or outlives ``timeout`` (its process group is
-    killed)."""
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    ended)."""
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise BackendError(f"{what}: cannot start {argv[0]}: {exc.strerror}") from None
-
-    def read() -> None:
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            tail.append(line)
-            if log is not None:
-                log(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        reader.join(5)
+        done = process.run(argv, on_line=log, timeout=timeout, tail_lines=TAIL_LINES)
+    except process.CannotStart as exc:
+        raise BackendError(f"{what}: {exc.message}") from None
+    except process.TimedOut as exc:
         raise BackendError(
-            f"{what} ran out of time after {timeout:.0f} s", detail="\n".join(tail)
+            f"{what} ran out of time after {timeout:.0f} s", detail="\n".join(exc.tail)
         ) from None
-    except BaseException:
-        _kill(proc)
-        raise
-    reader.join(5)
-    if code != 0:
-        raise BackendError(f"{what} failed (exit {code})", detail="\n".join(tail))
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+    if done.returncode != 0:
+        raise BackendError(
+            f"{what} failed (exit {done.returncode})", detail="\n".join(done.tail)
+        )
 
 
 def _output(argv: list[str]) -> str | None:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
+        done = process.capture(argv, timeout=60)
+    except (process.CannotStart, process.TimedOut):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
 
@@ -259,13 +223,11 @@ def _docker_unready(docker: str) -> str | None:
         ([docker, "buildx", "version"], "its buildx plugin is missing"),
     ):
         try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=ENGINE_PROBE_TIMEOUT
-            )
-        except subprocess.TimeoutExpired:
+            done = process.capture(argv, timeout=ENGINE_PROBE_TIMEOUT)
+        except process.TimedOut:
             return f"{problem} ({argv[1]} took over {ENGINE_PROBE_TIMEOUT} s)"
-        except OSError as exc:
-            return f"{problem} ({exc.strerror or exc})"
+        except process.CannotStart as exc:
+            return f"{problem} ({exc.reason})"
         if done.returncode != 0:
             lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
             return f"{problem} ({lines[-1] if lines else f'exit {done.returncode}'})"

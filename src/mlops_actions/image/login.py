@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
-from mlops_actions import gha
+from mlops_actions import gha, process
 from mlops_actions.errors import BackendError, ToolMissing, UsageError
 from mlops_actions.image.reference import Reference
 
@@ -61,14 +60,8 @@ def acr_login(acr: str, ref: Reference, builder_executable: str) -> str:
 
 def _run(argv: list[str], stdin: str | None, what: str) -> str:
     try:
-        done = subprocess.run(
-            argv,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
+        done = process.capture(argv, input=stdin, timeout=_TIMEOUT_S)
+    except process.TimedOut:
         raise BackendError(f"{what} took longer than {_TIMEOUT_S}s") from None
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -21,6 +20,7 @@ from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 
+from mlops_actions import process
 from mlops_actions.errors import BackendError, ToolMissing, UsageError
 from mlops_actions.image.requirements import SELF
 
@@ -158,10 +158,8 @@ def _has(module: str) -> bool:
 def _run(argv: list[str], timeout: float, what: str) -> None:
     env = {**os.environ, "PIP_NO_INPUT": "1"}
     try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, env=env
-        )
-    except subprocess.TimeoutExpired:
+        done = process.capture(argv, timeout=timeout, env=env)
+    except process.TimedOut:
         raise BackendError(f"{what}: pip took longer than {timeout:.0f} s") from None
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mlops_actions import process
 from mlops_actions.errors import MissingDependency, MlopsError, UsageError
 from mlops_actions.linttest.findings import (
     Finding,
@@ -104,16 +103,10 @@ def mlops_has(tool: str) -> bool:
 def installed(python: str, modules: Iterable[str], cwd: os.PathLike) -> set[str]:
     """The names among ``modules`` that ``python`` can import (one subprocess)."""
     try:
-        proc = subprocess.run(
-            [python, "-c", _PROBE, *modules],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = process.capture([python, "-c", _PROBE, *modules], cwd=cwd, timeout=60)
+    except (process.CannotStart, process.TimedOut) as exc:
         raise UsageError(
-            f"python: {python} does not run ({exc}): {SETUP_PYTHON}"
+            f"python: {python} does not run ({exc.message}): {SETUP_PYTHON}"
         ) from None
     if proc.returncode != 0:
         why = _last_line(proc.stderr) or f"exit {proc.returncode}"
@@ -223,38 +216,17 @@ def _environ() -> dict[str, str]:
     return env | {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 
-def _run(command: tuple[str, ...], plan: Plan) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command,
-        cwd=plan.project_dir,
-        env=_environ(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
+def _run(command: tuple[str, ...], plan: Plan) -> process.Captured:
+    return process.capture(command, cwd=plan.project_dir, env=_environ())
 
 
 def _stream(
     command: tuple[str, ...], plan: Plan, log: Callable[[str], None]
 ) -> tuple[int, list[str]]:
-    tail: deque[str] = deque(maxlen=40)
-    with subprocess.Popen(
-        command,
-        cwd=plan.project_dir,
-        env=_environ(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            log(line)
-            tail.append(line)
-    return proc.returncode, list(tail)
+    done = process.run(
+        command, cwd=plan.project_dir, env=_environ(), on_line=log, tail_lines=40
+    )
+    return done.returncode, list(done.tail)
 
 
 def _pytest_reason(tail: list[str]) -> str:

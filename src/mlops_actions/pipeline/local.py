@@ -7,7 +7,7 @@ the same as an earlier completed step is reused instead of run. A step is only
 ever reused after its ``step.json`` says it completed, so a failed or
 interrupted step is never picked up later, and only while its outputs match
 what was recorded (see :mod:`.cache`). Each step's process group is ended on
-every way out of the run (see :mod:`.step_process`).
+every way out of the run (see :mod:`mlops_actions.process`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from mlops_actions import logs
+from mlops_actions import logs, process
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.pipeline import digest
 from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
@@ -37,12 +37,6 @@ from mlops_actions.pipeline.record import (
     write_json,
 )
 from mlops_actions.pipeline.spec import Job, Pipeline
-from mlops_actions.pipeline.step_process import (
-    StepGuard,
-    StepInterrupted,
-    StepTimedOut,
-    run_step,
-)
 from mlops_actions.redact import redact, redact_value
 from mlops_actions.registry.database import prepare_database
 from mlops_actions.registry.store import Store, sqlite_path
@@ -109,7 +103,7 @@ class LocalRunner:
         )
         write_json(folder / "run.json", record.to_json())
         try:
-            with StepGuard() as guard:
+            with process.Guard() as guard:
                 for index, step in enumerate(record.steps, 1):
                     job = pipeline.jobs[step.name]
                     self._step(pipeline, job, values, record, step, index, guard)
@@ -156,7 +150,7 @@ class LocalRunner:
         record: RunRecord,
         step: StepRecord,
         index: int,
-        guard: StepGuard,
+        guard: process.Guard,
     ) -> None:
         component = job.component
         assert component is not None  # check_pipeline refused the pipeline otherwise
@@ -209,21 +203,13 @@ class LocalRunner:
             rc = self._execute(
                 argv, component.code or pipeline.path.parent, job, record, guard
             )
-        except (StepInterrupted, StepTimedOut) as exc:
-            interrupted = isinstance(exc, StepInterrupted)
+        except (process.Interrupted, process.TimedOut, process.CannotStart) as exc:
+            interrupted = isinstance(exc, process.Interrupted)
             step.status = "cancelled" if interrupted else "failed"
             step.seconds = round(time.monotonic() - began, 3)
             self._finish(folder, step)
             self.on_event(StepEvent(job.name, index, total, step.status, step.seconds))
-            if not interrupted:
-                raise BackendError(
-                    f"step {job.name} ran past its limits.timeout of {job.timeout}s "
-                    "and was stopped"
-                ) from None
-            raise BackendError(
-                f"interrupted ({exc}) during step {job.name}: the step was stopped "
-                "and will not be reused"
-            ) from None
+            raise _stopped_error(job, exc) from None
         step.seconds = round(time.monotonic() - began, 3)
         step.returncode = rc
         if rc != 0:
@@ -286,7 +272,12 @@ class LocalRunner:
         return args, key
 
     def _execute(
-        self, argv: list[str], cwd: Path, job: Job, record: RunRecord, guard: StepGuard
+        self,
+        argv: list[str],
+        cwd: Path,
+        job: Job,
+        record: RunRecord,
+        guard: process.Guard,
     ) -> int:
         env = dict(os.environ)
         env.setdefault("MLFLOW_TRACKING_URI", self._tracking_uri())
@@ -301,19 +292,34 @@ class LocalRunner:
             PATH=os.pathsep.join([str(Path(self.interpreter).parent), env["PATH"]]),
         )
         log_path = Path(record.folder) / job.name / "logs" / "std_log.txt"
-        return run_step(
+        return process.run(
             argv,
             cwd=cwd,
             env=env,
-            log_path=log_path,
+            log=log_path,
             guard=guard,
             echo=self.echo,
             timeout=job.timeout,
-        )
+        ).returncode
 
     def _finish(self, folder: Path, step: StepRecord) -> None:
         data = {"schema": STEP_SCHEMA, "version": 1, **step.__dict__}
         write_json(folder / "step.json", data)
+
+
+def _stopped_error(job: Job, exc: process.ProcessError) -> BackendError:
+    """Why a step ended before it could exit on its own, in the user's words."""
+    if isinstance(exc, process.Interrupted):
+        return BackendError(
+            f"interrupted ({exc.signame}) during step {job.name}: the step was "
+            "stopped and will not be reused"
+        )
+    if isinstance(exc, process.TimedOut):
+        return BackendError(
+            f"step {job.name} ran past its limits.timeout of {job.timeout}s "
+            "and was stopped"
+        )
+    return BackendError(f"step {job.name}: {exc.message}")
 
 
 def _step_error(job: Job, rc: int, log: Path) -> Exception:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mlops_actions import process
 from mlops_actions.errors import BackendError, CheckFailed, UsageError
 
 #: The alias that serving, the gate and rollouts follow.
@@ -260,13 +260,10 @@ def current_commit(environ: Mapping[str, str] | None = None) -> str | None:
     if env.get("GITHUB_SHA"):
         return env["GITHUB_SHA"]
     try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
+        proc = process.capture(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"], timeout=5
         )
-    except (OSError, subprocess.SubprocessError):
+    except (process.CannotStart, process.TimedOut):
         return None
     sha = proc.stdout.strip()
     return (

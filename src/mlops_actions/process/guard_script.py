@@ -1,12 +1,13 @@
-"""Ends a run's step process groups when the CLI that started them is gone.
+"""Ends the process groups of our children when the CLI that started them is gone.
 
-Run as a script (``python -I -S step_guard.py FD GRACE``), one per pipeline run,
-in a session of its own so that a signal to the CLI's process group does not
-reach it. It imports nothing but the standard library's basics, to start in a
+Run as a script (``python -I -S guard_script.py FD GRACE``), one per
+:class:`~mlops_actions.process.guard.Guard` (a pipeline run shares one among
+its steps), in a session of its own so that a signal to the CLI's process group
+does not reach it. It imports nothing but the standard library's basics, to start in a
 few milliseconds.
 
 It reads lines from the pipe at file descriptor FD, whose write end only the
-CLI holds: ``+PGID`` (a step's process group started), ``-PGID`` (that group
+CLI holds: ``+PGID`` (a child's process group started), ``-PGID`` (that group
 has been ended by the CLI). End of file means the CLI exited, however it
 exited (``kill -9`` included): every group still listed gets SIGTERM, then
 SIGKILL after GRACE seconds if any of its processes remain.
@@ -62,7 +63,7 @@ def watch(fd: int, groups: set[int]) -> None:
 
 def main(argv: list[str]) -> None:
     # Our own session already keeps terminal signals away; a TERM aimed at us
-    # ends the steps instead of leaving them unguarded.
+    # ends the children instead of leaving them unguarded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminated)
