@@ -81,7 +81,7 @@ def gate(
     from mlops_actions.cli import report_gate
     from mlops_actions.gate.compare import error_record, find_candidate, run_gate
     from mlops_actions.gate.rules import load_rules
-    from mlops_actions.pipeline.record import write_json
+    from mlops_actions.jsonio import write_json
     from mlops_actions.registry import open_registry
     from mlops_actions.settings import state_dir
 

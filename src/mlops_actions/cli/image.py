@@ -98,7 +98,7 @@ def build(
     installed, 3 when the build or the push fails (the log's tail is shown).
     """
     from mlops_actions import gha
-    from mlops_actions.pipeline.record import write_json
+    from mlops_actions.jsonio import write_json
     from mlops_actions.scorer.image import build_image
 
     verbose = getattr(ctx.find_root().obj, "verbosity", 0) > 0 or gha.in_actions()

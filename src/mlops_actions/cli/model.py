@@ -104,7 +104,7 @@ def register(
     or --model-dir, registers the latest pipeline run.
     """
     from mlops_actions import gha
-    from mlops_actions.pipeline.record import write_json
+    from mlops_actions.jsonio import write_json
     from mlops_actions.registry.base import Audit, current_commit
     from mlops_actions.registry.candidate import Candidate, from_run
     from mlops_actions.registry.records import gate_promotion, model_record
