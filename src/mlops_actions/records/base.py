@@ -79,8 +79,8 @@ def schema_field(name: str) -> Any:
 def version_field(version: int) -> Any:
     return Field(
         default=version,
-        description="The file format's version; readers refuse one they "
-        "do not know. A file written by hand may leave it out (version 1).",
+        description="The file format's version; readers refuse one they do "
+        "not know, and read a hand-written file without one as version 1.",
     )
 
 
