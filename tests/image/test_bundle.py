@@ -8,7 +8,7 @@ from importlib import metadata
 
 import pytest
 
-from mlops_actions.pipeline.digest import file_digest, tree_digest
+from mlops_actions.digest import file_digest, tree_digest
 from tests.image.conftest import FIXTURE_MODEL
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -366,7 +366,7 @@ def test_a_recursive_yaml_alias_is_refused(tmp_path):
 
 
 def test_lines_of_shared_yaml_nodes_are_walked_once(tmp_path):
-    from mlops_actions.pipeline.yamlfile import load_yaml
+    from mlops_actions.yamlfile import load_yaml
 
     path = tmp_path / "doc.yml"
     path.write_text(bomb(levels=4, width=9))  # 6561 scalars, 15 distinct nodes

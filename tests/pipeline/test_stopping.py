@@ -131,7 +131,7 @@ def test_what_a_finished_step_left_running_is_ended(sleeper, tmp_path):
 
 def test_a_running_record_is_stale_only_when_its_cli_is_gone(tmp_path):
     from mlops_actions.pipeline.liveness import this_process
-    from mlops_actions.pipeline.record import run_status
+    from mlops_actions.pipeline.runs import run_status
 
     me = this_process()
     record = {"status": "running", "runner": me}

@@ -88,18 +88,15 @@ def deploy(
         {"url": done.deployment.url, "model-version": done.deployment.version or ""}
     )
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "schema": "mlops-actions/deploy",
-                    "version": 1,
-                    "target": target,
-                    **asdict(done.deployment),
-                    "smoke": asdict(done.smoke) if done.smoke else None,
-                },
-                indent=2,
-            )
+        from mlops_actions.records.deploy import DeployRecord
+
+        fields = asdict(done.deployment)
+        fields["model_version"] = fields.pop("version")
+        smoke = asdict(done.smoke) if done.smoke else None
+        record = DeployRecord.model_validate(
+            {"target": target, **fields, "smoke": smoke}
         )
+        click.echo(json.dumps(record.to_json(), indent=2))
         return
     what = (
         f"{name} version {done.deployment.version}"

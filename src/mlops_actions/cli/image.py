@@ -102,8 +102,8 @@ def build(
     installed, 3 when the build or the push fails (the log's tail is shown).
     """
     from mlops_actions import gha
-    from mlops_actions.pipeline.record import write_json
     from mlops_actions.image.build import build_image
+    from mlops_actions.jsonio import write_json
 
     verbose = getattr(ctx.find_root().obj, "verbosity", 0) > 0 or gha.in_actions()
     with gha.group(f"build {tag}"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mlops_actions.pipeline.local import LocalRunner, StepEvent, not_used_locally
-from mlops_actions.pipeline.record import RunRecord
+from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.pipeline.spec import Pipeline
 from mlops_actions.redact import redact, redact_value
 

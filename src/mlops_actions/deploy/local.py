@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.jsonio import read_json, write_json
 from mlops_actions.logs import tail
-from mlops_actions.pipeline.record import read_json, write_json
 from mlops_actions.process import ProcessId, spawn, stop_group
 
 STATE = "deploy/local.json"

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import UsageError
-
-SCHEMA = "mlops-actions/smoke"
+from mlops_actions.records.base import RecordUnreadable, read_record
+from mlops_actions.records.deploy import SmokeRecord
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,11 @@ class SmokeResult:
 
 
 def load_smoke(path: Path) -> dict[str, Any]:
+    """``smoke.json`` at ``path``, checked, every field present."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read the smoke test: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"{path}: not a smoke test file (schema {SCHEMA})")
-    return data
+        return read_record(path, SmokeRecord).to_json()
+    except RecordUnreadable as exc:
+        raise UsageError(f"{path}: cannot read the smoke test: {exc.error}") from None
 
 
 def smoke_test(url: str, smoke: dict[str, Any], *, timeout: float = 10) -> SmokeResult:

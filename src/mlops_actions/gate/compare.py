@@ -7,7 +7,6 @@ for a bootstrap, and decides. The caller writes ``gate.json`` and renders.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,8 +15,11 @@ from typing import Any
 
 from mlops_actions import __version__
 from mlops_actions.errors import UsageError
-from mlops_actions.gate.decision import SCHEMA, Decision, decide
+from mlops_actions.gate.decision import Decision, decide
 from mlops_actions.gate.rules import GateRules
+from mlops_actions.records.base import InvalidRecord, RecordUnreadable
+from mlops_actions.records.gate import GateRecord
+from mlops_actions.records.metrics import read_metrics
 
 PREDICTIONS = "predictions.parquet"
 
@@ -52,14 +54,19 @@ def find_candidate(metrics: Path | None, run: str | None, state: Path) -> Candid
     path = metrics / "metrics.json" if metrics.is_dir() else metrics
     if not path.is_file():
         raise UsageError(f"--metrics {metrics}: no metrics.json there")
+    no_mapping = f"{path} has no `metrics` mapping (empty or truncated file?)"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return Candidate(path, run_id, {}, None, f"{path} is unreadable: {exc}")
-    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
-        problem = f"{path} has no `metrics` mapping (empty or truncated file?)"
+        read = read_metrics(path)
+    except RecordUnreadable as exc:
+        return Candidate(path, run_id, {}, None, f"{path} is unreadable: {exc.error}")
+    except InvalidRecord as exc:
+        problem = no_mapping if exc.field.startswith("metrics") else exc.message
         return Candidate(path, run_id, {}, None, problem)
-    return Candidate(path, run_id, data["metrics"], data.get("positive_class"), None)
+    except UsageError as exc:  # another file's schema, or another version
+        return Candidate(path, run_id, {}, None, exc.message)
+    if "metrics" not in read.model_fields_set:
+        return Candidate(path, run_id, {}, None, no_mapping)
+    return Candidate(path, run_id, read.metrics, read.positive_class, None)
 
 
 def run_gate(rules: GateRules, candidate: Candidate, registry: Any) -> GateRun:
@@ -86,7 +93,7 @@ def run_gate(rules: GateRules, candidate: Candidate, registry: Any) -> GateRun:
             paired=paired,
             unpaired_reason=unpaired,
         )
-    record = decision.to_json() | {
+    body = decision.to_json() | {
         "model": rules.model,
         "candidate": {
             "metrics_path": str(candidate.metrics_path.resolve()),
@@ -105,25 +112,19 @@ def run_gate(rules: GateRules, candidate: Candidate, registry: Any) -> GateRun:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mlops_version": __version__,
     }
-    return GateRun(decision, record)
+    return GateRun(decision, GateRecord.model_validate(body).to_json())
 
 
 def error_record(reason: str, *, model: str | None, mode: str | None) -> dict:
     """gate.json when the gate could not run at all (bad rules, no registry)."""
-    return {
-        "schema": SCHEMA,
-        "version": 1,
-        "decision": "error",
-        "mode": mode or "enforce",
-        "would_be": None,
-        "model": model,
-        "reasons": [reason],
-        "rules": [],
-        "candidate": None,
-        "champion": None,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "mlops_version": __version__,
-    }
+    return GateRecord(
+        decision="error",
+        mode="dry-run" if mode == "dry-run" else "enforce",
+        model=model,
+        reasons=[reason],
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        mlops_version=__version__,
+    ).to_json()
 
 
 def _paired(rules: GateRules, candidate: Candidate, registry: Any, champion: Any):

@@ -55,11 +55,11 @@ from mlops_actions.gate.verdicts import (
     lookup,
     metric_verdicts,
 )
+from mlops_actions.records.gate import SCHEMA
 
 __all__ = ["Decision", "RuleVerdict", "Verdict", "decide"]
 
 Outcome = Literal["promote", "reject", "first", "error"]
-SCHEMA = "mlops-actions/gate"
 
 
 @dataclass(frozen=True)

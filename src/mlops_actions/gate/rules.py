@@ -60,7 +60,7 @@ from pydantic import (
 
 from mlops_actions.errors import UsageError
 from mlops_actions.gate.bootstrap import BOOTSTRAP_METRICS
-from mlops_actions.pipeline.yamlfile import YamlDoc, load_yaml
+from mlops_actions.yamlfile import YamlDoc, load_yaml
 
 #: Metrics whose direction is not a matter of taste (names as evaluate writes).
 KNOWN_DIRECTIONS = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlops_actions.errors import MlopsError
 from mlops_actions.gate.compare import GateRun, error_record, find_candidate, run_gate
 from mlops_actions.gate.rules import load_rules
-from mlops_actions.pipeline.record import write_json
+from mlops_actions.jsonio import write_json
 from mlops_actions.settings import state_dir
 
 #: outcomes that let the candidate through

@@ -8,7 +8,6 @@ name, version, commit and digest, the pins, and every file with its sha256.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,13 +19,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mlops_actions.digest import file_digest, tree_digest
 from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.pipeline.digest import file_digest, tree_digest
 from mlops_actions.image import dockerfile
 from mlops_actions.image import requirements as locking
 from mlops_actions.image import wheels as wheelhouse
+from mlops_actions.records.base import RecordUnreadable, read_record, write_record
+from mlops_actions.records.image import BundleRecord
 
-BUNDLE_SCHEMA = "mlops-actions/bundle"
 BUNDLE_FILE = "bundle.json"
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _COMMIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
@@ -152,37 +152,36 @@ def _write_context(
         source=source,
     )
     (stage / "Dockerfile").write_text(dockerfile.render(spec), encoding="utf-8")
-    record = {
-        "schema": BUNDLE_SCHEMA,
-        "version": 1,
-        "model": model,
-        "created": spec.created,
-        "base_image": spec.base_image,
-        "python": spec.python,
-        "offline": wheels,
-        "mlops_actions": {"version": spec.toolkit_version, "wheel": spec.toolkit_wheel},
-        "labels": dockerfile.labels(spec),
-        "requirements": pins.lines(),
-        "notes": pins.notes,
-        "files": _files(stage),
-    }
-    text = json.dumps(record, indent=2) + "\n"
-    (stage / BUNDLE_FILE).write_text(text, encoding="utf-8")
-    return record
+    record = BundleRecord.model_validate(
+        {
+            "model": model,
+            "created": spec.created,
+            "base_image": spec.base_image,
+            "python": spec.python,
+            "offline": wheels,
+            "mlops_actions": {
+                "version": spec.toolkit_version,
+                "wheel": spec.toolkit_wheel,
+            },
+            "labels": dockerfile.labels(spec),
+            "requirements": pins.lines(),
+            "notes": pins.notes,
+            "files": _files(stage),
+        }
+    )
+    write_record(stage / BUNDLE_FILE, record)
+    return record.to_json()
 
 
 def read_bundle(folder: Path) -> dict[str, Any] | None:
     """``bundle.json`` of a bundle folder, or None when there is none."""
     path = folder / BUNDLE_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
-        raise UsageError(f"{path}: not a bundle record (schema {BUNDLE_SCHEMA})")
-    return data
+        return read_record(path, BundleRecord).as_read()
+    except RecordUnreadable as exc:
+        if isinstance(exc.error, FileNotFoundError):
+            return None
+        raise UsageError(f"{path}: cannot be read ({exc.error})") from None
 
 
 def resolve_model(

@@ -15,7 +15,6 @@ from typing import Any
 
 from mlops_actions.errors import UsageError
 
-IMAGE_SCHEMA = "mlops-actions/image"
 BUILDERS = ("auto", "docker", "buildah")
 PULL_POLICIES = ("missing", "always", "never")
 #: seconds a build may take, and a push
@@ -104,9 +103,8 @@ class ImageResult:
     model: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": IMAGE_SCHEMA,
-            "version": 1,
-            **asdict(self),
-            "pushed": self.reference is not None,
-        }
+        # Imported here: this module is loaded for `mlops --help`, pydantic is not.
+        from mlops_actions.records.image import ImageRecord
+
+        record = ImageRecord(**asdict(self), pushed=self.reference is not None)
+        return record.to_json()

@@ -10,7 +10,7 @@ from pathlib import Path
 from mlops_actions.errors import MissingDependency
 from mlops_actions.pipeline.checks import Problem
 from mlops_actions.pipeline.spec import Pipeline
-from mlops_actions.pipeline.yamlfile import load_yaml
+from mlops_actions.yamlfile import load_yaml
 
 
 def azure_problems(pipeline: Pipeline) -> list[Problem]:

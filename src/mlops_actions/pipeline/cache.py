@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_actions.pipeline import digest
-from mlops_actions.pipeline.record import read_json, write_json
+from mlops_actions import digest
+from mlops_actions.errors import UsageError
+from mlops_actions.jsonio import read_json, write_json
+from mlops_actions.records.base import parse_record
+from mlops_actions.records.pipeline import StepFile
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class StepCache:
         step = read_json(Path(str(entry.get("step"))))
         if not step or step.get("status") != "completed" or step.get("key") != key:
             return None
+        try:
+            parse_record(step, StepFile, str(entry.get("step")))
+        except UsageError:
+            return None  # another format's step.json: run the step again
         run_id = str(entry.get("run_id"))
         outputs: dict[str, str] = step.get("outputs") or {}
         recorded: dict[str, str] = step.get("digests") or {}

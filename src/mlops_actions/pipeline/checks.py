@@ -26,7 +26,7 @@ from mlops_actions.pipeline.spec import (
     input_value,
     literal_type,
 )
-from mlops_actions.pipeline.yamlfile import Where
+from mlops_actions.yamlfile import Where
 from mlops_actions.redact import redact
 
 #: Job and output names become folders under ``.mlops/runs/<run-id>/``, and

@@ -20,23 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from mlops_actions import logs, process
+from mlops_actions import digest, logs, process
 from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.pipeline import digest
+from mlops_actions.jsonio import write_json
 from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
 from mlops_actions.pipeline.inputs import resolve_inputs
 from mlops_actions.pipeline.liveness import this_process
-from mlops_actions.pipeline.record import (
-    STEP_SCHEMA,
-    RunRecord,
-    StepRecord,
-    find_metrics,
-    new_run_id,
-    write_json,
-)
+from mlops_actions.pipeline.runs import find_metrics, new_run_id
 from mlops_actions.pipeline.spec import Job, Pipeline
+from mlops_actions.records.base import write_record
+from mlops_actions.records.pipeline import RunRecord, StepFile, StepRecord
 from mlops_actions.redact import redact, redact_value
 from mlops_actions.registry.database import prepare_database
 from mlops_actions.registry.store import Store, sqlite_path
@@ -303,8 +298,7 @@ class LocalRunner:
         ).returncode
 
     def _finish(self, folder: Path, step: StepRecord) -> None:
-        data = {"schema": STEP_SCHEMA, "version": 1, **step.__dict__}
-        write_json(folder / "step.json", data)
+        write_record(folder / "step.json", StepFile.of(step))
 
 
 def _stopped_error(job: Job, exc: process.ProcessError) -> BackendError:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import UsageError
-from mlops_actions.pipeline.yamlfile import Where, YamlDoc, load_yaml
+from mlops_actions.yamlfile import Where, YamlDoc, load_yaml
 
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 DATA_TYPES = ("uri_file", "uri_folder", "mlflow_model", "custom_model", "mltable")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops_actions.errors import UsageError
-from mlops_actions.pipeline.record import (
-    METRICS_SCHEMA,
-    RUN_ID,
-    RUN_SCHEMA,
-    check_run_id,
-    producing_run,
-    read_json,
-    run_status,
+from mlops_actions.jsonio import read_json
+from mlops_actions.pipeline.runs import RUN_ID, check_run_id, producing_run, run_status
+from mlops_actions.records import metrics as metrics_file
+from mlops_actions.records.base import (
+    NotThisRecord,
+    RecordUnreadable,
+    parse_record,
+    read_record,
 )
+from mlops_actions.records.pipeline import RunRecord
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,7 @@ def from_run(state: Path, run: str) -> Candidate:
                 "run `mlops pipeline run` first or pass --model-dir"
             )
     else:
-        record = read_json(runs / run / "run.json")
-        if record is None or record.get("schema") != RUN_SCHEMA:
-            raise UsageError(f"--run {run}: no pipeline run record {runs / run}")
+        record = _read_run(runs / run / "run.json", f"--run {run}")
         status = run_status(record)
         if status != "completed":
             stale = (
@@ -75,6 +74,14 @@ def from_run(state: Path, run: str) -> Candidate:
     )
 
 
+def _read_run(path: Path, flag: str) -> dict[str, Any]:
+    """A run.json body, checked; a UsageError naming ``flag`` if there is none."""
+    try:
+        return read_record(path, RunRecord, where=f"{flag}: {path}").to_json()
+    except (RecordUnreadable, NotThisRecord):
+        raise UsageError(f"{flag}: no pipeline run record {path.parent}") from None
+
+
 def _latest_completed(runs: Path) -> dict | None:
     # Run ids start with a UTC timestamp, so names sort oldest first.
     folders = sorted(runs.iterdir(), reverse=True) if runs.is_dir() else []
@@ -86,7 +93,10 @@ def _latest_completed(runs: Path) -> dict | None:
             and record.get("status") == "completed"
             and record.get("run_id")
         ):
-            return record
+            try:
+                return parse_record(record, RunRecord, str(folder)).to_json()
+            except UsageError:
+                continue  # not a run record this release reads
     return None
 
 
@@ -101,13 +111,7 @@ def read_metrics(evaluation_dir: Path | None) -> dict[str, float]:
     path = evaluation_dir / "metrics.json"
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != METRICS_SCHEMA:
-        raise UsageError(f"{path}: not a metrics file (schema {METRICS_SCHEMA})")
-    values = data.get("metrics") or {}
+    values = metrics_file.read_metrics(path).metrics
     return {
         str(name): float(value)
         for name, value in values.items()

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mlops_actions.digest import tree_digest
 from mlops_actions.errors import UsageError
-from mlops_actions.pipeline.digest import tree_digest
 from mlops_actions.registry.base import ModelVersion
 from mlops_actions.registry.candidate import read_metrics
 from mlops_actions.registry.store import Store

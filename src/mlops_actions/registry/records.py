@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import UsageError
+from mlops_actions.records.base import RecordUnreadable
+from mlops_actions.records.gate import read_gate
+from mlops_actions.records.model import ModelRecord
 from mlops_actions.registry.base import ModelVersion
 
-MODEL_SCHEMA = "mlops-actions/model"
-GATE_SCHEMA = "mlops-actions/gate"
 #: gate decisions that allow a promotion
 PASSING = ("promote", "first")
 
@@ -21,19 +21,17 @@ def model_record(version: ModelVersion, *, created: bool) -> dict[str, Any]:
     ``version`` is the file format's version, as in every file we write; the
     model's own version is ``model_version``.
     """
-    return {
-        "schema": MODEL_SCHEMA,
-        "version": 1,
-        "name": version.name,
-        "model_version": version.version,
-        "uri": version.uri,
-        "digest": version.digest,
-        "run_id": version.run_id,
-        "commit": version.commit,
-        "created": version.created,
-        "new": created,
-        "metrics": version.metrics,
-    }
+    return ModelRecord(
+        name=version.name,
+        model_version=version.version,
+        uri=version.uri,
+        digest=version.digest,
+        run_id=version.run_id,
+        commit=version.commit,
+        created=version.created,
+        new=created,
+        metrics=version.metrics,
+    ).to_json()
 
 
 def gate_promotion(path: Path) -> tuple[str, str | None] | str:
@@ -49,20 +47,18 @@ def gate_promotion(path: Path) -> tuple[str, str | None] | str:
 
 
 def _read_gate(path: Path) -> dict[str, Any]:
+    """gate.json's fields as the file has them (none filled in: whether
+    ``champion`` is there at all matters)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        record = read_gate(path, where=f"--gate {path}")
+    except RecordUnreadable as exc:
+        if not isinstance(exc.error, FileNotFoundError):
+            raise
         raise UsageError(
             f"--gate {path}: not found: run the gate first, or register without "
             "--gate (gate-json: '' in the action)"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"--gate {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"--gate {path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != GATE_SCHEMA:
-        raise UsageError(f"--gate {path}: not a gate decision (schema {GATE_SCHEMA})")
-    return data
+    return record.as_read()
 
 
 def gate_decision(path: Path, expect_champion: str | None) -> str:

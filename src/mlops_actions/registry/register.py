@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import UsageError
-from mlops_actions.pipeline.record import write_json
+from mlops_actions.jsonio import write_json
 from mlops_actions.registry.base import (
     Audit,
     HistoryEntry,

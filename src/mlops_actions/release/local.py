@@ -7,7 +7,6 @@ the loop after the gate (its table is the answer); nothing is registered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,7 +49,10 @@ def release(
     from mlops_actions.deploy.target import deploy_local
     from mlops_actions.gate.compare import find_candidate, run_gate
     from mlops_actions.gate.rules import load_rules
-    from mlops_actions.pipeline.record import producing_run, write_json
+    from mlops_actions.jsonio import write_json
+    from mlops_actions.pipeline.runs import producing_run
+    from mlops_actions.records.base import read_record
+    from mlops_actions.records.deploy import SmokeRecord
     from mlops_actions.pipeline.spec import load_pipeline
     from mlops_actions.registry.base import Audit, current_commit
 
@@ -110,7 +112,7 @@ def release(
     smoke = metrics / "smoke.json"
     if smoke.is_file():
         request_file = folder / "request.json"
-        write_json(request_file, json.loads(smoke.read_text())["request"])
+        write_json(request_file, read_record(smoke, SmokeRecord).request)
     return Released(
         request_file=request_file,
         run_id=record.run_id,

@@ -1,0 +1,60 @@
+"""``smoke.json`` (a request and the answers the evaluated model gave) and
+``deploy.json`` (a deployment and its smoke test, as ``deploy --json`` prints)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from mlops_actions.records.base import Part, Record, schema_field, version_field
+
+SMOKE_SCHEMA = "mlops-actions/smoke"
+DEPLOY_SCHEMA = "mlops-actions/deploy"
+
+
+class SmokeRecord(Record):
+    what: ClassVar[str] = "smoke test file"
+    file_name: ClassVar[str] = "smoke.json"
+
+    schema_: Literal["mlops-actions/smoke"] = schema_field(SMOKE_SCHEMA)
+    version: Literal[1] = version_field(1)
+    request: dict[str, Any] = Field(
+        description="An /invocations body (MLflow's scoring protocol)."
+    )
+    expected: dict[str, Any] = Field(
+        description="label and probability lists, one per row; or rows alone "
+        "when only the number of answers is known (shape_only)."
+    )
+    tolerance: float = Field(
+        default=1e-6, description="Allowed probability difference."
+    )
+    shape_only: bool = False
+
+
+class SmokeOutcome(Part):
+    ok: bool
+    rows: int
+    seconds: float
+    status: int | None = Field(description="The HTTP status, null for no answer.")
+    mismatches: list[str]
+
+
+class DeployRecord(Record):
+    what: ClassVar[str] = "deployment record"
+    file_name: ClassVar[str] = "deploy.json"
+
+    schema_: Literal["mlops-actions/deploy"] = schema_field(DEPLOY_SCHEMA)
+    version: Literal[1] = version_field(1)
+    target: str
+    url: str
+    pid: int
+    model: str = Field(description="The model folder or models:/NAME/VERSION.")
+    model_version: str | None = Field(
+        description="The registered version deployed; null for a folder."
+    )
+    log: str
+    started: float
+    process_started: str | None
+    instance: str
+    smoke: SmokeOutcome | None
