@@ -61,3 +61,13 @@ def test_pipeline_runs_started_together_on_a_new_database_all_complete(
         timeout=120,
     )
     assert check.stdout.strip() == "3", check.stderr
+
+
+def test_first_run_prints_no_mlflow_database_creation_logs(tmp_path, mlops_process):
+    # MLflow logs "Creating initial MLflow database tables..." at INFO when it
+    # migrates a new database; a user's first run showed those lines.
+    pipeline = one_step(tmp_path, TRACKING_STEP)
+    done = mlops_process("pipeline", "run", str(pipeline), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / ".mlops" / "mlflow.db").is_file()
+    assert "mlflow" not in done.stderr.lower(), done.stderr

@@ -13,10 +13,12 @@ champion, and the gate would pass every candidate as the first model.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from mlops_actions.registry.base import RegistryUnavailable
@@ -86,7 +88,8 @@ def _create(store: Store, database: Path) -> None:
 
     partial = database.with_name(f".{database.name}.{secrets.token_hex(4)}.new")
     try:
-        made = SqlAlchemyStore(f"sqlite:///{partial}", str(store.artifacts))
+        with _quiet("mlflow.store.db.utils", "alembic"):
+            made = SqlAlchemyStore(f"sqlite:///{partial}", str(store.artifacts))
         made.engine.dispose()
         try:
             # A link never replaces: a database someone made meanwhile stays.
@@ -95,3 +98,18 @@ def _create(store: Store, database: Path) -> None:
             pass
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Migration notes (MLflow logs each table step at INFO) kept off the
+    user's terminal: making the database is ours to report, not theirs."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
