@@ -71,7 +71,10 @@ def test_release_ends_with_the_champion_serving(released, project):
         r"application/json' -d @\.mlops/releases/\S+/request\.json",
         lines[-2],
     )
-    assert lines[-1] == "stop it: mlops deploy --stop"
+    assert lines[-1] == "stop it: mlops deploy stop"
+    record = json.loads((project / ".mlops" / "deploy" / "deploy.json").read_text())
+    assert (record["model"], record["version"]) == ("models:/reference-tabular/1", "1")
+    assert record["smoke"]["ok"] is True
     request = lines[-2].split("-d @")[1]
     body = (project / request).read_bytes()
     answer = urllib.request.urlopen(
@@ -135,7 +138,13 @@ def test_port_in_use_is_a_usage_error(released, project):
         busy.listen()
         port = busy.getsockname()[1]
         result = mlops(
-            project, "deploy", "--name", "reference-tabular", "--port", str(port)
+            project,
+            "deploy",
+            "local",
+            "--name",
+            "reference-tabular",
+            "--port",
+            str(port),
         )
     assert result.returncode == 2
     assert f"port {port}" in result.stderr.splitlines()[0]
