@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -26,6 +27,8 @@ def free_port() -> int:
 
 def mlops(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:  # the tree under test, when it is not installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "mlops_actions", *args],
         cwd=cwd,
