@@ -88,14 +88,15 @@ def test_deploy_stop_checks_the_start_time_before_signalling(
     assert not path.exists()
 
 
+@pytest.mark.parametrize("stop", [("deploy", "stop"), ("deploy", "--stop")])
 def test_deploy_stop_ends_the_recorded_process_when_it_is_the_same(
-    tmp_path, bystander, mlops
+    tmp_path, bystander, mlops, stop
 ):
     from mlops_actions.process import start_time
 
     started = start_time(bystander.pid)
     record(tmp_path, bystander.pid, process_started=started)
-    result = mlops(tmp_path, "deploy", "--stop")
+    result = mlops(tmp_path, *stop)
     assert result.stdout == f"stopped http://127.0.0.1:9 (pid {bystander.pid})\n"
     assert bystander.wait(timeout=15) == -signal.SIGTERM
 
@@ -146,19 +147,31 @@ def test_deploy_onto_a_port_another_server_answers_is_refused(
     assert stop.stdout == "no local deployment is running\n"
 
 
-def test_deploy_records_its_own_scorer_and_stop_ends_it(tmp_path, mlops):
+#: (deploy, stop): the group's commands, and the spellings from before it
+SPELLINGS = [
+    pytest.param(("deploy", "local"), ("deploy", "stop"), id="group"),
+    pytest.param(("deploy",), ("deploy", "--stop"), id="old-spelling"),
+]
+
+
+@pytest.mark.parametrize("deploy, stop", SPELLINGS)
+def test_deploy_records_its_own_scorer_and_stop_ends_it(tmp_path, mlops, deploy, stop):
     from mlops_actions.process import ProcessId
 
     port = free_port()
-    result = mlops(tmp_path, "deploy", "--model", str(MODEL), "--port", str(port))
+    result = mlops(tmp_path, *deploy, "--model", str(MODEL), "--port", str(port))
     try:
         assert result.returncode == 0, result.stderr
         data = json.loads((tmp_path / ".mlops" / "deploy" / "local.json").read_text())
+        assert result.stdout == (
+            f"deployed {MODEL} at http://127.0.0.1:{port} (pid {data['pid']})\n"
+            "smoke test: no request known\n"
+        )
         assert ProcessId(data["pid"], data["process_started"]).alive()
         url = f"http://127.0.0.1:{port}/health/ready"
         with urllib.request.urlopen(url, timeout=5) as answer:
             assert json.loads(answer.read())["instance"] == data["instance"]
     finally:
-        stop = mlops(tmp_path, "deploy", "--stop")
-    assert stop.stdout == f"stopped http://127.0.0.1:{port} (pid {data['pid']})\n"
+        stopped = mlops(tmp_path, *stop)
+    assert stopped.stdout == f"stopped http://127.0.0.1:{port} (pid {data['pid']})\n"
     assert not ProcessId(data["pid"], data["process_started"]).alive()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -26,6 +27,8 @@ def free_port() -> int:
 
 def mlops(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:  # the tree under test, when it is not installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "mlops_actions", *args],
         cwd=cwd,
@@ -71,7 +74,14 @@ def test_release_ends_with_the_champion_serving(released, project):
         r"application/json' -d @\.mlops/releases/\S+/request\.json",
         lines[-2],
     )
-    assert lines[-1] == "stop it: mlops deploy --stop"
+    assert lines[-1] == "stop it: mlops deploy stop"
+    record = json.loads((project / ".mlops" / "deploy" / "deploy.json").read_text())
+    assert (record["model"], record["model_version"]) == (
+        "models:/reference-tabular/1",
+        "1",
+    )
+    assert (record["schema"], record["version"]) == ("mlops-actions/deploy", 1)
+    assert record["smoke"]["ok"] is True
     request = lines[-2].split("-d @")[1]
     body = (project / request).read_bytes()
     answer = urllib.request.urlopen(
@@ -135,7 +145,13 @@ def test_port_in_use_is_a_usage_error(released, project):
         busy.listen()
         port = busy.getsockname()[1]
         result = mlops(
-            project, "deploy", "--name", "reference-tabular", "--port", str(port)
+            project,
+            "deploy",
+            "local",
+            "--name",
+            "reference-tabular",
+            "--port",
+            str(port),
         )
     assert result.returncode == 2
     assert f"port {port}" in result.stderr.splitlines()[0]

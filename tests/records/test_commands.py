@@ -57,6 +57,7 @@ def test_promote_refuses_a_gate_file_of_a_newer_version(mlops, tmp_path):
 
 def test_deploy_json_carries_the_format_version_and_the_models(mlops, monkeypatch):
     from mlops_actions.deploy import target
+    from mlops_actions.deploy.base import Deployed
     from mlops_actions.deploy.local import LocalDeployment
     from mlops_actions.deploy.smoke import SmokeResult
 
@@ -71,8 +72,8 @@ def test_deploy_json_carries_the_format_version_and_the_models(mlops, monkeypatc
         instance="abc",
     )
     smoke = SmokeResult(ok=True, rows=2, seconds=0.1, status=200)
-    done = target.Deployed(deployment, smoke, "m")
-    monkeypatch.setattr(target, "deploy_local", lambda **_: done)
+    done = Deployed("local", deployment, smoke, "m")
+    monkeypatch.setattr(target, "deploy_model", lambda *_, **__: done)
     result = mlops("deploy", "--model", "models:/m/7", "--json")
     assert result.code == 0, result
     record = json.loads(result.out)

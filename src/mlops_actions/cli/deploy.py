@@ -1,107 +1,181 @@
-"""``mlops deploy``: put a model behind a scorer and prove it answers."""
+"""``mlops deploy``: put a model behind a scorer and prove it answers.
+
+``deploy local`` and ``deploy stop`` are the commands (``deploy aks`` joins with
+the Azure backend). The spellings from before the group, ``mlops deploy
+--name X`` and ``mlops deploy --stop``, still work: the group's own options,
+hidden from ``--help``, do what they did.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mlops_actions.errors import UsageError
 
-@click.command()
+SMOKE = click.Path(path_type=Path, dir_okay=False)
+
+
+def _serving_options(
+    *, hidden: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of ``deploy local``; hidden, the group's for the old spelling."""
+    options = [
+        click.option(
+            "--model",
+            show_envvar=True,
+            hidden=hidden,
+            help="An MLflow model folder or models:/ URI [default: NAME's champion].",
+        ),
+        click.option(
+            "--name",
+            show_envvar=True,
+            hidden=hidden,
+            help="Registered model whose champion to deploy.",
+        ),
+        click.option(
+            "--smoke",
+            "smoke_file",
+            type=SMOKE,
+            show_envvar=True,
+            hidden=hidden,
+            help="smoke.json to send [default: the version's evaluation].",
+        ),
+        click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            show_envvar=True,
+            hidden=hidden,
+        ),
+        click.option(
+            "--port",
+            type=int,
+            default=8080,
+            show_default=True,
+            show_envvar=True,
+            hidden=hidden,
+        ),
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            hidden=hidden,
+            help="Print the deploy record as JSON.",
+        ),
+    ]
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+@click.group(invoke_without_command=True)
 @click.option(
     "--target",
     type=click.Choice(["local"]),
     default="local",
-    show_default=True,
     show_envvar=True,
-    help="Where to deploy (aks arrives with the Azure backend).",
+    hidden=True,
 )
-@click.option(
-    "--model",
-    show_envvar=True,
-    help="An MLflow model folder or models:/ URI [default: NAME's champion].",
-)
-@click.option(
-    "--name", show_envvar=True, help="Registered model whose champion to deploy."
-)
-@click.option(
-    "--smoke",
-    "smoke_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    show_envvar=True,
-    help="smoke.json to send [default: the version's evaluation].",
-)
-@click.option("--host", default="127.0.0.1", show_default=True, show_envvar=True)
-@click.option("--port", type=int, default=8080, show_default=True, show_envvar=True)
-@click.option("--stop", is_flag=True, help="Stop the running local deployment.")
-@click.option("--json", "as_json", is_flag=True, help="Print the deployment as JSON.")
+@click.option("--stop", "stop_flag", is_flag=True, hidden=True)
+@_serving_options(hidden=True)
+@click.pass_context
+def deploy(ctx: click.Context, target: str, stop_flag: bool, **serving: Any) -> None:
+    """Deploy a model and smoke-test it, or stop the deployment.
+
+    The old spellings keep working: `mlops deploy --name X` is `mlops deploy
+    local --name X`, and `mlops deploy --stop` is `mlops deploy stop`.
+    """
+    if ctx.invoked_subcommand is not None:
+        _refuse_options_before(ctx)
+        return
+    if stop_flag:
+        _stop()
+    else:
+        _deploy_local(ctx.obj, **serving)
+
+
+@deploy.command("local")
+@_serving_options()
 @click.pass_obj
-def deploy(
-    obj: Any,
-    target: str,
-    model: str | None,
-    name: str | None,
-    smoke_file: Path | None,
-    host: str,
-    port: int,
-    stop: bool,
-    as_json: bool,
-) -> None:
+def deploy_local(obj: Any, **serving: Any) -> None:
     """Start the scorer for a model, wait until it is ready, smoke-test it.
 
     The smoke test sends the evaluate step's recorded request and checks every
     answer against the predictions the evaluated model gave; on a mismatch the
     scorer is stopped and the exit code is 1. The scorer keeps running after
-    this command: `mlops deploy --stop` ends it.
+    this command: `mlops deploy stop` ends it.
     """
+    _deploy_local(obj, **serving)
+
+
+@deploy.command("stop")
+def stop() -> None:
+    """Stop the running local deployment (only the scorer it started)."""
+    _stop()
+
+
+def _refuse_options_before(ctx: click.Context) -> None:
+    """``mlops deploy --name X local`` would drop ``--name`` without a word."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if source == click.core.ParameterSource.COMMANDLINE:
+            raise UsageError(
+                f"{param.opts[0]} before {ctx.invoked_subcommand}: put the options "
+                f"after the subcommand: mlops deploy {ctx.invoked_subcommand} "
+                f"{param.opts[0]} ..."
+            )
+
+
+def _deploy_local(
+    obj: Any,
+    *,
+    model: str | None,
+    name: str | None,
+    smoke_file: Path | None,
+    host: str,
+    port: int,
+    as_json: bool,
+) -> None:
     from mlops_actions import gha
-    from mlops_actions.deploy import local
-    from mlops_actions.deploy.target import deploy_local
+    from mlops_actions.deploy import open_deploy_target
+    from mlops_actions.deploy.target import deploy_model
     from mlops_actions.settings import state_dir
 
-    if stop:
-        stopped = local.stop(state_dir())
-        click.echo(
-            f"stopped {stopped.url} (pid {stopped.pid})"
-            if stopped
-            else "no local deployment is running"
-        )
-        return
     registry = None
     if model is None:
         from mlops_actions.registry import open_registry
 
         registry = open_registry(obj.backend)
-    done = deploy_local(
-        model=model,
-        name=name,
-        smoke_file=smoke_file,
-        registry=registry,
-        host=host,
-        port=port,
-        state=state_dir(),
+    target = open_deploy_target("local", state=state_dir(), host=host, port=port)
+    done = deploy_model(
+        target, model=model, name=name, smoke_file=smoke_file, registry=registry
     )
-    gha.set_outputs(
-        {"url": done.deployment.url, "model-version": done.deployment.version or ""}
-    )
+    deployment = done.deployment
+    gha.set_outputs({"url": deployment.url, "model-version": deployment.version or ""})
     if as_json:
-        from mlops_actions.records.deploy import DeployRecord
-
-        fields = asdict(done.deployment)
-        fields["model_version"] = fields.pop("version")
-        smoke = asdict(done.smoke) if done.smoke else None
-        record = DeployRecord.model_validate(
-            {"target": target, **fields, "smoke": smoke}
-        )
-        click.echo(json.dumps(record.to_json(), indent=2))
+        click.echo(json.dumps(done.to_json(), indent=2))
         return
-    what = (
-        f"{name} version {done.deployment.version}"
-        if done.name
-        else done.deployment.model
-    )
-    click.echo(f"deployed {what} at {done.deployment.url} (pid {done.deployment.pid})")
+    what = f"{name} version {deployment.version}" if done.name else deployment.model
+    click.echo(f"deployed {what} at {deployment.url} ({deployment.handle})")
     click.echo(done.smoke.summary() if done.smoke else "smoke test: no request known")
+
+
+def _stop() -> None:
+    from mlops_actions.deploy import open_deploy_target
+    from mlops_actions.settings import state_dir
+
+    stopped = open_deploy_target("local", state=state_dir()).stop()
+    click.echo(
+        f"stopped {stopped.url} ({stopped.handle})"
+        if stopped
+        else "no local deployment is running"
+    )

@@ -69,6 +69,7 @@ def run(
     tracks to sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
     """
     from mlops_actions.cli import render
+    from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.checks import check_pipeline
     from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
     from mlops_actions.pipeline.local import LocalRunner
@@ -78,26 +79,24 @@ def run(
     from mlops_actions.settings import state_dir
 
     mask_in_actions(overrides)  # before anything can print a credential
-    if obj.backend != "local":
-        raise UsageError(
-            f"--backend {obj.backend}: pipeline run supports only the local backend "
-            "in this version; use --backend local"
-        )
+    backend = open_pipeline_backend(
+        obj.backend,
+        state=state_dir(),
+        use_cache=cache,
+        on_event=render.step_event if obj.verbosity >= 0 else None,
+        echo=sys.stderr if obj.verbosity > 0 else None,
+    )
     values = parse_overrides(overrides)
     spec = load_pipeline(file)
     mask_in_actions(spec.literals())
     if problems := check_pipeline(spec):
         raise UsageError(f"{problems[0]}", detail=more_problems(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
-    runner = LocalRunner(
-        state_dir(),
-        use_cache=cache,
-        on_event=render.step_event if obj.verbosity >= 0 else None,
-        echo=sys.stderr if obj.verbosity > 0 else None,
-    )
-    if obj.verbosity >= 0:
-        render.run_header(spec, runner)
-    record = runner.run(spec, values)
+    if obj.verbosity >= 0 and isinstance(backend, LocalRunner):
+        render.run_header(spec, backend)  # where the local state and steps live
+    submitted = backend.submit(spec, values)
+    submitted.wait()
+    record = submitted.record()
     render.run_to_actions(record)
     if as_json:
         click.echo(json.dumps(record.to_json(), indent=2, sort_keys=True))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlops_actions.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlops_actions.gate.decision import Decision
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -52,13 +55,14 @@ def release(
 
     A candidate the gate rejects stops the loop with the gate's table and exit
     1; nothing is registered or deployed then. The scorer keeps running after
-    this command: `mlops deploy --stop` ends it.
+    this command: `mlops deploy stop` ends it.
     """
     from mlops_actions.cli import render, report_gate
+    from mlops_actions.deploy import open_deploy_target
+    from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.inputs import parse_overrides
-    from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.registry import open_registry
-    from mlops_actions.release.local import ReleaseRequest, release as run_release
+    from mlops_actions.release.loop import ReleaseRequest, release as run_release
     from mlops_actions.settings import state_dir
 
     if obj.backend != "local":
@@ -67,15 +71,12 @@ def release(
             "version; use --backend local"
         )
     state = state_dir()
-    runner = LocalRunner(state, on_event=render.step_event)
-    request = ReleaseRequest(
-        pipeline, parse_overrides(overrides), rules, host, port, state
-    )
+    request = ReleaseRequest(pipeline, parse_overrides(overrides), rules, state)
 
     def say(line: str) -> None:
         click.echo(line, err=True)
 
-    def publish(decision: Any) -> str:
+    def publish(decision: Decision) -> str:
         table = report_gate.publish(decision, comment=True)
         click.echo(table.rstrip())
         sys.stdout.flush()
@@ -83,8 +84,11 @@ def release(
 
     done = run_release(
         request,
-        runner=runner,
+        pipelines=open_pipeline_backend(
+            obj.backend, state=state, on_event=render.step_event
+        ),
         registry=open_registry(obj.backend),
+        target=open_deploy_target("local", state=state, host=host, port=port),
         say=say,
         publish=publish,
     )
@@ -100,4 +104,4 @@ def release(
             f"try it: curl -s {deployment.url}/invocations -H 'Content-Type: "
             f"application/json' -d @{render.shown(done.request_file)}"
         )
-    click.echo("stop it: mlops deploy --stop")
+    click.echo("stop it: mlops deploy stop")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from mlops_actions.pipeline.local import LocalRunner, StepEvent, not_used_locally
+from mlops_actions.pipeline.backend import StepEvent
+from mlops_actions.pipeline.local import LocalRunner, not_used_locally
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.pipeline.spec import Pipeline
 from mlops_actions.redact import redact, redact_value

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.jsonio import read_json, write_json
@@ -48,6 +49,13 @@ class LocalDeployment:
     @property
     def process(self) -> ProcessId:
         return ProcessId(self.pid, self.process_started)
+
+    @property
+    def handle(self) -> str:
+        return f"pid {self.pid}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def current(state: Path) -> LocalDeployment | None:

@@ -15,11 +15,13 @@ from typing import Any
 
 from mlops_actions import __version__
 from mlops_actions.errors import UsageError
+from mlops_actions.gate.bootstrap import PairedResult, paired_bootstrap
 from mlops_actions.gate.decision import Decision, decide
 from mlops_actions.gate.rules import GateRules
 from mlops_actions.records.base import InvalidRecord, RecordUnreadable
 from mlops_actions.records.gate import GateRecord
 from mlops_actions.records.metrics import read_metrics
+from mlops_actions.registry.base import ModelVersion, Registry
 
 PREDICTIONS = "predictions.parquet"
 
@@ -69,7 +71,7 @@ def find_candidate(metrics: Path | None, run: str | None, state: Path) -> Candid
     return Candidate(path, run_id, read.metrics, read.positive_class, None)
 
 
-def run_gate(rules: GateRules, candidate: Candidate, registry: Any) -> GateRun:
+def run_gate(rules: GateRules, candidate: Candidate, registry: Registry) -> GateRun:
     """Decide for ``candidate`` against ``registry``'s champion of the model."""
     champion = registry.champion(rules.model)
     if candidate.problem:
@@ -127,11 +129,15 @@ def error_record(reason: str, *, model: str | None, mode: str | None) -> dict:
     ).to_json()
 
 
-def _paired(rules: GateRules, candidate: Candidate, registry: Any, champion: Any):
+def _paired(
+    rules: GateRules,
+    candidate: Candidate,
+    registry: Registry,
+    champion: ModelVersion,
+) -> tuple[PairedResult | None, str | None]:
     """(PairedResult, None) on shared rows, else (None, why not)."""
     import pandas as pd
 
-    from mlops_actions.gate.bootstrap import paired_bootstrap
     from mlops_actions.gate.pairing import pair_predictions, unpaired_reason
 
     mine = candidate.metrics_path.parent / PREDICTIONS
@@ -148,6 +154,7 @@ def _paired(rules: GateRules, candidate: Candidate, registry: Any, champion: Any
     if rows is None:
         return None, unpaired_reason(a, b, positive_class=positive)
     spec = rules.bootstrap
+    assert spec is not None  # run_gate pairs only when the rules ask for it
     direction = rules.metrics[rules.primary].direction
     result = paired_bootstrap(
         rows,

@@ -16,18 +16,19 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from mlops_actions import digest, logs, process
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.jsonio import write_json
+from mlops_actions.pipeline.backend import PipelineBackend, StepEvent
 from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
 from mlops_actions.pipeline.inputs import resolve_inputs
 from mlops_actions.pipeline.liveness import this_process
+from mlops_actions.pipeline.local_run import LocalRun
 from mlops_actions.pipeline.runs import find_metrics, new_run_id
 from mlops_actions.pipeline.spec import Job, Pipeline
 from mlops_actions.records.base import write_record
@@ -40,23 +41,16 @@ from mlops_actions.settings import default_tracking_uri
 LOG_TAIL_LINES = 20
 
 
-@dataclass(frozen=True)
-class StepEvent:
-    """Progress of one step, for whoever renders it."""
+class LocalRunner(PipelineBackend):
+    """Runs pipelines on this machine; ``state`` holds runs, cache and MLflow.
 
-    step: str
-    index: int
-    total: int
-    #: started | completed | reused | changed | failed | cancelled; ``changed``:
-    #: a cached step's outputs changed since its run, so it runs again
-    status: str
-    seconds: float = 0.0
-    reused_from: str | None = None
-    reason: str | None = None
+    The local pipeline backend: :meth:`submit` runs the whole pipeline before it
+    returns, so the run it hands back has ended (completed); a failed,
+    cancelled or timed-out step raises from :meth:`submit` itself, with the
+    messages and exit codes ``mlops pipeline run`` has always had.
+    """
 
-
-class LocalRunner:
-    """Runs pipelines on this machine; ``state`` holds runs, cache and MLflow."""
+    name = "local"
 
     def __init__(
         self,
@@ -72,6 +66,10 @@ class LocalRunner:
         self.on_event = on_event or (lambda event: None)
         self.echo = echo
         self.interpreter = interpreter
+
+    def submit(self, pipeline: Pipeline, overrides: dict[str, str]) -> LocalRun:
+        """Run ``pipeline`` here and now; the returned run has completed."""
+        return LocalRun(self.run(pipeline, overrides))
 
     def run(self, pipeline: Pipeline, overrides: dict[str, str]) -> RunRecord:
         problems = check_pipeline(pipeline)

@@ -1,8 +1,12 @@
-"""``mlops release --backend local``: the whole release loop on one machine.
+"""``mlops release``: the whole release loop, over the backend interfaces.
 
 pipeline run -> gate -> register (and promote, when the gate allows) -> scorer
-bundle -> deploy the champion locally -> smoke test. A rejected candidate stops
-the loop after the gate (its table is the answer); nothing is registered.
+bundle -> deploy the champion -> smoke test. A rejected candidate stops the
+loop after the gate (its table is the answer); nothing is registered.
+
+The loop holds a :class:`PipelineBackend`, a :class:`Registry` and a
+:class:`DeployTarget` only: which implementations (local today, Azure ML and
+AKS later) is the caller's choice.
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from mlops_actions.deploy.base import Deployed, DeployTarget
 from mlops_actions.errors import CheckFailed
+from mlops_actions.gate.decision import Decision
+from mlops_actions.pipeline.backend import PipelineBackend
+from mlops_actions.records.pipeline import RunRecord
+from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
 
 
 @dataclass(frozen=True)
@@ -20,8 +28,7 @@ class ReleaseRequest:
     pipeline: Path
     overrides: dict[str, str]
     rules: Path
-    host: str
-    port: int
+    #: where the loop's records go: ``<state>/releases/<run-id>/``
     state: Path
 
 
@@ -33,20 +40,21 @@ class Released:
     version: str
     promoted: bool
     bundle: Path | None
-    deployed: Any  # deploy.target.Deployed
+    deployed: Deployed
     request_file: Path | None  # a request a user can send: the smoke test's
 
 
 def release(
     request: ReleaseRequest,
     *,
-    runner: Any,
-    registry: Any,
+    pipelines: PipelineBackend,
+    registry: Registry,
+    target: DeployTarget,
     say: Callable[[str], None],
-    publish: Callable[[Any], str],
+    publish: Callable[[Decision], str],
 ) -> Released:
     """Run the loop; ``say`` reports progress, ``publish`` shows the gate table."""
-    from mlops_actions.deploy.target import deploy_local
+    from mlops_actions.deploy.target import deploy_model
     from mlops_actions.gate.compare import find_candidate, run_gate
     from mlops_actions.gate.rules import load_rules
     from mlops_actions.jsonio import write_json
@@ -54,14 +62,16 @@ def release(
     from mlops_actions.records.base import read_record
     from mlops_actions.records.deploy import SmokeRecord
     from mlops_actions.pipeline.spec import load_pipeline
-    from mlops_actions.registry.base import Audit, current_commit
 
     rules = load_rules(request.rules)  # a bad gate.yml stops us before training
     say(f"release: pipeline {request.pipeline}")
-    record = runner.run(load_pipeline(request.pipeline), request.overrides)
+    submitted = pipelines.submit(load_pipeline(request.pipeline), request.overrides)
+    submitted.wait()
+    record = submitted.record()
     folder = request.state / "releases" / record.run_id
-    if record.outputs.get("metrics"):
-        metrics = Path(record.outputs["metrics"])
+    outputs = submitted.outputs()
+    if outputs.get("metrics"):
+        metrics = Path(outputs["metrics"])
     else:
         metrics = Path(record.metrics["path"]).parent
     candidate = find_candidate(metrics, None, request.state)
@@ -76,7 +86,7 @@ def release(
             f"details in {folder / 'gate.json'}"
         )
     say(f"release: gate decided {outcome}; registering {rules.model}")
-    model = record.outputs["model"]
+    model = outputs["model"]
     version, created = registry.register(
         rules.model,
         Path(model),
@@ -85,28 +95,16 @@ def release(
         commit=current_commit(),
     )
     champion = gate.record["champion"]
-    promoted = not (not created and champion and champion["version"] == version.version)
-    if not promoted:
-        # Nothing changed since the last release: same run, same commit.
-        say(f"release: {rules.model} version {version.version} is already champion")
-    else:
-        registry.promote(
-            rules.model,
-            version.version,
-            expect_champion=champion["version"] if champion else None,
-            audit=Audit.from_env(gate_decision=outcome),
-        )
-        say(f"release: {rules.model} version {version.version} is the champion")
+    promoted = _promote(registry, rules.model, version, created, champion, outcome)
+    say(
+        f"release: {rules.model} version {version.version} is "
+        + ("the champion" if promoted else "already champion")
+    )
     bundle = _bundle(record, version, folder, say)
-    say(f"release: deploying {rules.model} version {version.version} locally")
-    deployed = deploy_local(
-        model=None,
-        name=rules.model,
-        smoke_file=None,
-        registry=registry,
-        host=request.host,
-        port=request.port,
-        state=request.state,
+    where = "locally" if target.name == "local" else f"to {target.name}"
+    say(f"release: deploying {rules.model} version {version.version} {where}")
+    deployed = deploy_model(
+        target, model=None, name=rules.model, smoke_file=None, registry=registry
     )
     request_file = None
     smoke = metrics / "smoke.json"
@@ -125,7 +123,30 @@ def release(
     )
 
 
-def _bundle(record: Any, version: Any, folder: Path, say: Callable[[str], None]):
+def _promote(
+    registry: Registry,
+    name: str,
+    version: ModelVersion,
+    created: bool,
+    champion: dict | None,
+    outcome: str,
+) -> bool:
+    """Move the champion to ``version``; False when it already is (same run,
+    same commit: nothing changed since the last release)."""
+    if not created and champion and champion["version"] == version.version:
+        return False
+    registry.promote(
+        name,
+        version.version,
+        expect_champion=champion["version"] if champion else None,
+        audit=Audit.from_env(gate_decision=outcome),
+    )
+    return True
+
+
+def _bundle(
+    record: RunRecord, version: ModelVersion, folder: Path, say: Callable[[str], None]
+) -> Path:
     """The scorer's image build context for the new champion."""
     from mlops_actions.image.context import make_bundle
 

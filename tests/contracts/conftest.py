@@ -1,0 +1,88 @@
+"""Subjects of the backend contracts: one entry per implementation.
+
+A new implementation (Azure ML with a fake at the HTTP layer, AKS against a
+fake API server) joins by adding a factory to ``PIPELINE_BACKENDS`` or
+``DEPLOY_TARGETS``; the tests in this folder then run against it unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlops_actions.deploy.base import DeployTarget
+from mlops_actions.pipeline.backend import PipelineBackend
+from mlops_actions.pipeline.spec import Pipeline, load_pipeline
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SCORER_MODELS = Path(__file__).resolve().parents[1] / "scorer" / "fixtures"
+
+
+@dataclass(frozen=True)
+class PipelineSubject:
+    """One pipeline backend, with the toy pipeline it runs."""
+
+    backend: PipelineBackend
+    #: two steps; input ``fail_with`` 1 crashes the second, 2 makes it exit 2
+    pipeline: Pipeline
+    #: whether an output path or URI names something that exists
+    exists: Callable[[str], bool]
+
+
+def _local_pipelines(tmp_path: Path) -> PipelineSubject:
+    from mlops_actions.pipeline.local import LocalRunner
+
+    shutil.copytree(FIXTURES / "toy", tmp_path / "toy")
+    return PipelineSubject(
+        LocalRunner(tmp_path / ".mlops"),
+        load_pipeline(tmp_path / "toy" / "pipeline.yml"),
+        lambda where: Path(where).is_dir(),
+    )
+
+
+#: Every PipelineBackend implementation.
+PIPELINE_BACKENDS = {"local": _local_pipelines}
+
+
+@pytest.fixture(params=sorted(PIPELINE_BACKENDS))
+def pipelines(request, tmp_path, monkeypatch) -> PipelineSubject:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return PIPELINE_BACKENDS[request.param](tmp_path)
+
+
+@dataclass(frozen=True)
+class DeploySubject:
+    """One deploy target, with two models it can serve (the URIs it takes)."""
+
+    target: DeployTarget
+    first: str
+    second: str
+
+
+def _local_target(tmp_path: Path) -> Iterator[DeploySubject]:
+    import socket
+
+    from mlops_actions.deploy.local_target import LocalTarget
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    target = LocalTarget(tmp_path / ".mlops", port=port)
+    yield DeploySubject(
+        target, str(SCORER_MODELS / "typed"), str(SCORER_MODELS / "slow")
+    )
+    target.stop()
+
+
+#: Every DeployTarget implementation.
+DEPLOY_TARGETS = {"local": _local_target}
+
+
+@pytest.fixture(params=sorted(DEPLOY_TARGETS))
+def deploy_subject(request, tmp_path) -> Iterator[DeploySubject]:
+    yield from DEPLOY_TARGETS[request.param](tmp_path)

@@ -1,0 +1,63 @@
+"""Backends and targets are chosen by name; those still to come say so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mlops_actions.deploy import DeployTarget, open_deploy_target
+from mlops_actions.errors import UsageError
+from mlops_actions.pipeline.backend import PipelineBackend, open_pipeline_backend
+
+
+def test_local_ones_are_found_by_name(tmp_path):
+    backend = open_pipeline_backend("local", state=tmp_path)
+    target = open_deploy_target("local", state=tmp_path, port=9999)
+    assert isinstance(backend, PipelineBackend) and backend.name == "local"
+    assert isinstance(target, DeployTarget) and target.name == "local"
+    assert target.status() is None
+
+
+def test_azure_pipelines_arrive_later(tmp_path):
+    with pytest.raises(UsageError) as refused:
+        open_pipeline_backend("azure", state=tmp_path)
+    assert refused.value.message == (
+        "--backend azure: Azure ML pipeline runs arrive with the Azure backend; "
+        "use --backend local for now"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, what",
+    [("aks", "AKS rollouts"), ("containerapp", "Azure Container Apps revisions")],
+)
+def test_cloud_targets_arrive_later(tmp_path, name, what):
+    with pytest.raises(UsageError) as refused:
+        open_deploy_target(name, state=tmp_path)
+    assert refused.value.message == (
+        f"--target {name}: {what} arrive with the Azure backend; "
+        "use --target local for now"
+    )
+
+
+def test_unknown_names_list_the_known_ones(tmp_path):
+    with pytest.raises(UsageError, match="use one of local"):
+        open_pipeline_backend("slurm", state=tmp_path)
+    with pytest.raises(UsageError, match="use one of local"):
+        open_deploy_target("heroku", state=tmp_path)
+
+
+def test_choosing_imports_no_implementation_before_it_is_opened():
+    probe = (
+        "import sys\n"
+        "import mlops_actions.deploy, mlops_actions.pipeline.backend\n"
+        "gone = ('mlops_actions.deploy.local', 'mlops_actions.deploy.local_target',"
+        " 'mlops_actions.pipeline.local', 'mlflow', 'fastapi')\n"
+        "print(','.join(m for m in gone if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
