@@ -48,7 +48,10 @@ REGISTRY_ON_AZURE = "error: --backend azure: the Azure ML model registry arrives
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["pipeline", "run", "x.yml"], "error: --backend azure: pipeline run"),
+        (
+            ["pipeline", "run", "x.yml"],
+            "error: --backend azure: Azure ML pipeline runs",
+        ),
         (["model", "champion", "churn"], REGISTRY_ON_AZURE),
         (["gate", "--rules", "gate.yml", "--metrics", "m.json"], REGISTRY_ON_AZURE),
     ],
