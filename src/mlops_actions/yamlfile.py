@@ -110,8 +110,9 @@ def _walk(root: yaml.Node) -> tuple[dict[Where, int], list[tuple[Where, int]]]:
                     repeated.append(((*where, name), key.start_mark.line + 1))
                 last[name] = (key, value)
             for name, (key, value) in last.items():
-                lines[(*where, name)] = key.start_mark.line + 1
-                children.append((value, (*where, name)))
+                path = (*where, name)
+                lines[path] = key.start_mark.line + 1
+                children.append((value, path))
         elif isinstance(node, yaml.SequenceNode):
             children = [(item, (*where, str(i))) for i, item in enumerate(node.value)]
         # Reversed, so values are visited in file order: the first use of a

@@ -256,3 +256,13 @@ def test_reserved_tags_and_bad_folders(subject, name, models, tmp_path):
             run_id="r",
             commit=None,
         )
+
+
+def test_download_gives_the_registered_model_files(subject, name, models, tmp_path):
+    register(subject, name, models, 1)
+    register(subject, name, models, 2)
+    folder = subject.registry.download(name, "2", tmp_path / "got")
+    assert (folder / "MLmodel").is_file()
+    assert (folder / "MLmodel").read_text() == (models[2] / "MLmodel").read_text()
+    with pytest.raises(UsageError):
+        subject.registry.download(name, "9", tmp_path / "missing")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from dataclasses import dataclass
 
 import click
 
 from mlops_actions import __version__
 from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
 from mlops_actions.errors import ExitCode, MlopsError
 from mlops_actions.settings import ENV_PREFIX, debug_enabled
 
@@ -28,12 +28,6 @@ COMMANDS = {
     "deploy": "mlops_actions.cli.deploy:deploy",
     "release": "mlops_actions.cli.release:release",
 }
-
-
-@dataclass(frozen=True)
-class Context:
-    backend: str
-    verbosity: int
 
 
 class LazyGroup(click.Group):

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
 
 SMOKE = click.Path(path_type=Path, dir_okay=False)
@@ -24,7 +26,7 @@ def _serving_options(
     *, hidden: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options of ``deploy local``; hidden, the group's for the old spelling."""
-    options = [
+    declared = [
         click.option(
             "--model",
             show_envvar=True,
@@ -45,32 +47,13 @@ def _serving_options(
             hidden=hidden,
             help="smoke.json to send [default: the version's evaluation].",
         ),
-        click.option(
-            "--host",
-            default="127.0.0.1",
-            show_default=True,
-            show_envvar=True,
-            hidden=hidden,
-        ),
-        click.option(
-            "--port",
-            type=int,
-            default=8080,
-            show_default=True,
-            show_envvar=True,
-            hidden=hidden,
-        ),
-        click.option(
-            "--json",
-            "as_json",
-            is_flag=True,
-            hidden=hidden,
-            help="Print the deploy record as JSON.",
-        ),
+        options.host(hidden=hidden),
+        options.port(hidden=hidden),
+        options.json_flag("Print the deploy record as JSON.", hidden=hidden),
     ]
 
     def apply(command: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
+        for option in reversed(declared):
             command = option(command)
         return command
 
@@ -106,7 +89,7 @@ def deploy(ctx: click.Context, target: str, stop_flag: bool, **serving: Any) -> 
 @deploy.command("local")
 @_serving_options()
 @click.pass_obj
-def deploy_local(obj: Any, **serving: Any) -> None:
+def deploy_local(obj: Context, **serving: Any) -> None:
     """Start the scorer for a model, wait until it is ready, smoke-test it.
 
     The smoke test sends the evaluate step's recorded request and checks every
@@ -136,7 +119,7 @@ def _refuse_options_before(ctx: click.Context) -> None:
 
 
 def _deploy_local(
-    obj: Any,
+    obj: Context,
     *,
     model: str | None,
     name: str | None,

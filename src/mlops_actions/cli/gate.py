@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
 from mlops_actions.errors import CheckFailed
 
 PATH = click.Path(path_type=Path)
@@ -55,7 +55,7 @@ PATH = click.Path(path_type=Path)
 @options.json_flag("Print gate.json instead.")
 @click.pass_obj
 def gate(
-    obj: Any,
+    obj: Context,
     rules: Path,
     metrics: Path | None,
     run: str | None,

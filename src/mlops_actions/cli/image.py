@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from mlops_actions.cli import options
 from mlops_actions.cli.image_bundle import bundle
-from mlops_actions.image.reference import BUILD_TIMEOUT, BUILDERS, PULL_POLICIES
+from mlops_actions.image.reference import (
+    BUILD_TIMEOUT,
+    BUILDERS,
+    PULL_POLICIES,
+    ImageResult,
+)
 
 
 @click.group()
@@ -63,14 +70,7 @@ image.add_command(bundle)
     show_envvar=True,
     help="Seconds the build may take.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="image.json",
-    show_default=True,
-    show_envvar=True,
-    help="Where the image record goes.",
-)
+@options.out("image.json", "Where the image record goes.")
 @click.option(
     "--acr",
     metavar="NAME",
@@ -78,7 +78,7 @@ image.add_command(bundle)
     help="Log in to the Azure Container Registry NAME with the Azure CLI session "
     "(azure/login with OIDC) before building.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print image.json instead.")
+@options.json_flag("Print image.json instead.")
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -120,6 +120,13 @@ def build(
         )
     record = result.to_json()
     write_json(out, record)
+    _show(result, record, as_json)
+
+
+def _show(result: ImageResult, record: dict[str, Any], as_json: bool) -> None:
+    """Outputs and the job summary in Actions; the record or a line here."""
+    from mlops_actions import gha
+
     ref = result.reference or result.tag
     size = f"{result.size / 1e6:.0f} MB" if result.size else "size unknown"
     gha.set_outputs(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from mlops_actions.cli import options
+
 FOLDER = click.Path(path_type=Path, file_okay=False)
 WHEEL = click.Path(path_type=Path, dir_okay=False, exists=True)
 #: the old spelling's env vars, still read after the new ones
@@ -76,21 +78,12 @@ def env(option: str) -> list[str]:
     show_envvar=True,
     help="The mlops-actions wheel to install [default: built from this install].",
 )
-@click.option(
-    "--tracking-uri",
-    envvar=env("tracking-uri"),
-    metavar="URI",
-    show_envvar=True,
-    help="Registry for models:/ URIs [default: MLFLOW_TRACKING_URI, else "
+@options.tracking_uri(
+    "Registry for models:/ URIs [default: MLFLOW_TRACKING_URI, else "
     "sqlite:///.mlops/mlflow.db].",
+    envvar=env("tracking-uri"),
 )
-@click.option(
-    "--json",
-    "as_json",
-    envvar=env("json"),
-    is_flag=True,
-    help="Print bundle.json instead.",
-)
+@options.json_flag("Print bundle.json instead.", envvar=env("json"))
 @click.pass_context
 def bundle(
     ctx: click.Context,

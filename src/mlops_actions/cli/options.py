@@ -17,6 +17,16 @@ import click
 
 from mlops_actions.settings import BACKENDS, DEFAULT_BACKEND
 
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What the root group hands every command: the backend chosen (before
+    or after the subcommand) and how much to say."""
+
+    backend: str
+    verbosity: int
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -90,7 +100,9 @@ def envvar_names(param: click.Parameter, ctx: click.Context) -> tuple[str, ...]:
     return ()
 
 
-def json_flag(help: str = "Print the result as JSON.") -> Callable[[F], F]:
+def json_flag(
+    help: str = "Print the result as JSON.", **extra: Any
+) -> Callable[[F], F]:
     """``--json``: machine output on stdout instead of the text."""
     return click.option(
         "--json",
@@ -99,20 +111,29 @@ def json_flag(help: str = "Print the result as JSON.") -> Callable[[F], F]:
         is_flag=True,
         show_envvar=True,
         help=help,
+        **extra,
     )
 
 
 def host(
     default: str = "127.0.0.1",
     help: str = "Address to listen on; 0.0.0.0 for every interface.",
+    **extra: Any,
 ) -> Callable[[F], F]:
     """``--host``: where a server listens."""
     return click.option(
-        "--host", default=default, show_default=True, show_envvar=True, help=help
+        "--host",
+        default=default,
+        show_default=True,
+        show_envvar=True,
+        help=help,
+        **extra,
     )
 
 
-def port(default: int = 8080, help: str = "Port to listen on.") -> Callable[[F], F]:
+def port(
+    default: int = 8080, help: str = "Port to listen on.", **extra: Any
+) -> Callable[[F], F]:
     """``--port``: one type, one range check and one error wherever it appears."""
     return click.option(
         "--port",
@@ -121,15 +142,19 @@ def port(default: int = 8080, help: str = "Port to listen on.") -> Callable[[F],
         show_default=True,
         show_envvar=True,
         help=help,
+        **extra,
     )
 
 
 def tracking_uri(
     help: str = "MLflow registry [default: MLFLOW_TRACKING_URI, else "
     "sqlite:///.mlops/mlflow.db].",
+    **extra: Any,
 ) -> Callable[[F], F]:
     """``--tracking-uri``: which MLflow server or database holds the models."""
-    return click.option("--tracking-uri", metavar="URI", show_envvar=True, help=help)
+    return click.option(
+        "--tracking-uri", metavar="URI", show_envvar=True, help=help, **extra
+    )
 
 
 def out(default: str, help: str) -> Callable[[F], F]:

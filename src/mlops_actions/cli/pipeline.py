@@ -57,7 +57,7 @@ def validate(file: Path, as_json: bool) -> None:
     show_envvar=True,
     help="Reuse steps whose component, code and inputs are unchanged.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
+@options.json_flag("Print the run record as JSON.")
 @click.pass_obj
 def run(
     obj, file: Path, overrides: tuple[str, ...], cache: bool, as_json: bool

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
 
 if TYPE_CHECKING:
     from mlops_actions.gate.decision import Decision
+    from mlops_actions.release.loop import Released
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -40,11 +43,11 @@ FILE = click.Path(path_type=Path, dir_okay=False)
     metavar="NAME=VALUE",
     help="Override a pipeline input (repeatable).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, show_envvar=True)
-@click.option("--port", type=int, default=8080, show_default=True, show_envvar=True)
+@options.host()
+@options.port()
 @click.pass_obj
 def release(
-    obj: Any,
+    obj: Context,
     pipeline: Path,
     rules: Path,
     overrides: tuple[str, ...],
@@ -92,6 +95,13 @@ def release(
         say=say,
         publish=publish,
     )
+    _show(done)
+
+
+def _show(done: Released) -> None:
+    """Where the new champion serves, and how to try it and stop it."""
+    from mlops_actions.cli import render
+
     deployment = done.deployed.deployment
     click.echo(
         f"released {deployment.model} (run {done.run_id}, gate {done.decision}) "

@@ -5,9 +5,12 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
+from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
 from mlops_actions.scorer.config import LOG_FORMATS, default
 
 DIR = click.Path(path_type=Path, file_okay=False)
@@ -20,20 +23,11 @@ def scorer() -> None:
 
 @scorer.command()
 @click.argument("model")
-@click.option(
-    "--host",
-    default=default("host"),
-    show_default=True,
-    show_envvar=True,
-    help="Address to listen on; 0.0.0.0 for every interface (in a container).",
+@options.host(
+    default("host"),
+    "Address to listen on; 0.0.0.0 for every interface (in a container).",
 )
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=default("port"),
-    show_default=True,
-    show_envvar=True,
-)
+@options.port(default("port"))
 @click.option(
     "--max-batch-rows",
     type=click.IntRange(min=1),
@@ -146,7 +140,7 @@ def scorer() -> None:
     "scorer can tell it from another server on the port [default: random].",
 )
 @click.pass_obj
-def serve(obj, model: str, **options) -> None:
+def serve(obj: Context, model: str, **options: Any) -> None:
     """Serve MODEL (an MLflow model folder, or models:/NAME@ALIAS) over HTTP.
 
     Drop-in for `mlflow models serve`: POST /invocations speaks MLflow's

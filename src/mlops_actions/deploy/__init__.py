@@ -7,11 +7,10 @@ this machine; the interface and its records live in
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from mlops_actions.deploy.base import Deployed, Deployment, DeployTarget, ModelRef
-from mlops_actions.errors import UsageError
+from mlops_actions.implementations import implementation
 
 __all__ = ["Deployed", "Deployment", "DeployTarget", "ModelRef", "open_deploy_target"]
 
@@ -29,14 +28,12 @@ def open_deploy_target(
     ``state`` is the folder holding the deploy records (``.mlops``); ``host``
     and ``port`` are where a local scorer listens.
     """
-    if target in LATER:
-        raise UsageError(
-            f"--target {target}: {LATER[target]} arrive with the Azure backend; "
-            "use --target local for now"
-        )
-    if target not in TARGETS:
-        known = ", ".join(sorted(TARGETS))
-        raise UsageError(f"unknown deploy target {target!r}: use one of {known}")
-    module, _, attr = TARGETS[target].partition(":")
-    implementation = getattr(importlib.import_module(module), attr)
-    return implementation(state, host=host, port=port)
+    later = {
+        name: f"--target {name}: {what} arrive with the Azure backend; "
+        "use --target local for now"
+        for name, what in LATER.items()
+    }
+    chosen = implementation(
+        target, DeployTarget, TARGETS, kind="deploy target", later=later
+    )
+    return chosen(state, host=host, port=port)

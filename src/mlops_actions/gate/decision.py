@@ -110,7 +110,7 @@ def decide(
     for name, rule in rules.metrics.items():
         found = metric_verdicts(name, rule, candidate, champion)
         compared = champion is not None and lookup(candidate, name)[0] is not None
-        if name == rules.primary and rules.bootstrap and compared:
+        if name == rules.primary and rules.bootstrap and champion and compared:
             # The bootstrap is this metric's rule now: no "present" filler row.
             found = [v for v in found if v.rule != "present"]
             found.append(

@@ -109,7 +109,10 @@ class MarginRule(_Schema):
 
     @property
     def value(self) -> float:
-        return self.absolute if self.absolute is not None else float(self.relative)
+        if self.absolute is not None:
+            return self.absolute
+        assert self.relative is not None  # the validator allows exactly one
+        return self.relative
 
 
 class MetricRule(_Schema):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.digest import file_digest, tree_digest
-from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.errors import UsageError
 from mlops_actions.image import dockerfile
 from mlops_actions.image import requirements as locking
 from mlops_actions.image import wheels as wheelhouse
@@ -213,28 +213,17 @@ def _from_registry(
     if alias is None:
         found = registry.get(name, match["version"])
     elif alias == CHAMPION:
-        found = registry.champion(name)
-        if found is None:
+        champion = registry.champion(name)
+        if champion is None:
             raise UsageError(f"model {uri}: {name} has no champion yet")
+        found = champion
     else:
         raise UsageError(
             f"model {uri}: of the aliases only @{CHAMPION} is followed; "
             "name the version (models:/NAME/VERSION)"
         )
-    store = registry.store.uri
-    import mlflow.artifacts
-
-    try:
-        # The version's own artifact location: a models:/ URI would be resolved
-        # against MLflow's default registry, not necessarily this one.
-        location = registry.client.get_model_version_download_uri(name, found.version)
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=location, dst_path=str(dest), tracking_uri=store
-        )
-    except Exception as exc:  # noqa: BLE001 - one line naming the model instead
-        reason = " ".join(str(exc).split())[:300]
-        raise BackendError(f"model {uri}: download failed: {reason}") from exc
-    return ModelSource(Path(local), name, found.version, found.commit, found.uri)
+    local = registry.download(name, found.version, dest)
+    return ModelSource(local, name, found.version, found.commit, found.uri)
 
 
 def _check_out(out: Path) -> None:

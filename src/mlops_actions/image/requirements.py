@@ -189,7 +189,7 @@ def _walk(
     """
     from packaging.requirements import Requirement
 
-    stack = [(root, None, strict)]
+    stack: list[tuple[Any, str | None, bool]] = [(root, None, strict)]
     visited: set[tuple[str, frozenset[str]]] = set()
     while stack:
         req, parent, must = stack.pop()
@@ -280,6 +280,6 @@ def _environment() -> dict[str, str]:
     """Marker values of the image: Linux, this Python and machine."""
     from packaging.markers import default_environment
 
-    env = dict(default_environment())
+    env = {key: str(value) for key, value in default_environment().items()}
     env.update(sys_platform="linux", platform_system="Linux", os_name="posix")
     return env

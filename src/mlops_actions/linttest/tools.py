@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mlops_actions import process
-from mlops_actions.errors import MissingDependency, MlopsError, UsageError
+from mlops_actions.errors import ToolMissing, UsageError
 from mlops_actions.linttest.findings import (
     Finding,
     black_errors,
@@ -61,19 +61,6 @@ class CheckResult:
     seconds: float = 0.0
 
 
-class ToolMissing(MissingDependency):
-    """Neither the project's interpreter nor ours has the linter."""
-
-    def __init__(self, tool: str, python: str) -> None:
-        MlopsError.__init__(
-            self,
-            f"{tool} is not installed for {python} nor for mlops: "
-            f"pip install {tool}, or install mlops-actions[lint]",
-        )
-        self.module = tool
-        self.extra = "lint"
-
-
 def choose_interpreters(plan: Plan) -> dict[str, str]:
     """Which interpreter runs each requested check; raises before anything
     runs when a tool is missing (ToolMissing for a linter, UsageError for
@@ -91,7 +78,11 @@ def choose_interpreters(plan: Plan) -> dict[str, str]:
         elif mlops_has(tool):
             chosen[tool] = sys.executable
         else:
-            raise ToolMissing(tool, plan.python)
+            # Neither the project's interpreter nor ours has the linter.
+            raise ToolMissing(
+                f"{tool} is not installed for {plan.python} nor for mlops: "
+                f"pip install {tool}, or install mlops-actions[lint]"
+            )
     return chosen
 
 

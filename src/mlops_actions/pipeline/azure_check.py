@@ -18,6 +18,7 @@ def azure_problems(pipeline: Pipeline) -> list[Problem]:
     validation."""
     try:
         from azure.ai.ml import load_job
+        from azure.ai.ml.entities import PipelineJob
         from azure.ai.ml.exceptions import ValidationException
     except ImportError:
         raise MissingDependency(
@@ -33,6 +34,8 @@ def azure_problems(pipeline: Pipeline) -> list[Problem]:
         return _schema_problems(path, str(exc))
     except Exception as exc:  # noqa: BLE001 - the SDK raises many unrelated types
         return [Problem(path, None, "azure-ai-ml", _one_line(f"{exc}"))]
+    if not isinstance(job, PipelineJob):
+        return [Problem(path, doc.line(("type",)), "type", "not a pipeline job")]
     result = job._validate()  # the CLI's `az ml job validate` runs the same
     problems = []
     for where, message in sorted(result.error_messages.items()):

@@ -9,14 +9,13 @@ implementation, not an edit of theirs.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from mlops_actions.errors import UsageError
+from mlops_actions.implementations import implementation
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.pipeline.spec import Pipeline
 
@@ -113,14 +112,11 @@ def open_pipeline_backend(
     ``state`` is the folder for runs, cache and tracking (``.mlops``);
     ``on_event`` receives each step's progress, ``echo`` the steps' output.
     """
-    if backend == "azure":
-        raise UsageError(
-            "--backend azure: Azure ML pipeline runs arrive with the Azure "
-            "backend; use --backend local for now"
-        )
-    if backend not in BACKENDS:
-        known = ", ".join(sorted(BACKENDS))
-        raise UsageError(f"unknown pipeline backend {backend!r}: use one of {known}")
-    module, _, attr = BACKENDS[backend].partition(":")
-    implementation = getattr(importlib.import_module(module), attr)
-    return implementation(state, use_cache=use_cache, on_event=on_event, echo=echo)
+    later = {
+        "azure": "--backend azure: Azure ML pipeline runs arrive with the Azure "
+        "backend; use --backend local for now"
+    }
+    chosen = implementation(
+        backend, PipelineBackend, BACKENDS, kind="pipeline backend", later=later
+    )
+    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo)

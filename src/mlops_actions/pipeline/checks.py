@@ -65,8 +65,8 @@ def check_pipeline(pipeline: Pipeline) -> list[Problem]:
     for where, message, file in found:
         doc = pipeline.doc
         if file != pipeline.path:
-            job = pipeline.jobs.get(where[1]) if len(where) > 1 else None
-            doc = job.component.doc if job and job.component else doc
+            owner = pipeline.jobs.get(where[1]) if len(where) > 1 else None
+            doc = owner.component.doc if owner and owner.component else doc
         line = doc.line(where if file == pipeline.path else where[2:])
         # A message may quote a value: never a credential in it.
         problems.append(Problem(file, line, ".".join(where), redact(message)))

@@ -7,9 +7,7 @@ unless a tracking URI says otherwise); the interface and its records live in
 
 from __future__ import annotations
 
-import importlib
-
-from mlops_actions.errors import UsageError
+from mlops_actions.implementations import implementation
 from mlops_actions.registry.base import (
     Audit,
     ChampionMoved,
@@ -41,13 +39,11 @@ def open_registry(backend: str, *, tracking_uri: str | None = None) -> Registry:
 
     Raises :class:`RegistryUnavailable` when its store cannot be reached.
     """
-    if backend == "azure":
-        raise UsageError(
-            "--backend azure: the Azure ML model registry arrives with the Azure "
-            "backend; use --backend local (MLflow) for now"
-        )
-    if backend not in BACKENDS:
-        known = ", ".join(sorted(BACKENDS))
-        raise UsageError(f"unknown registry backend {backend!r}: use one of {known}")
-    module, _, attr = BACKENDS[backend].partition(":")
-    return getattr(importlib.import_module(module), attr)(tracking_uri)
+    later = {
+        "azure": "--backend azure: the Azure ML model registry arrives with the "
+        "Azure backend; use --backend local (MLflow) for now"
+    }
+    chosen = implementation(
+        backend, Registry, BACKENDS, kind="registry backend", later=later
+    )
+    return chosen(tracking_uri)

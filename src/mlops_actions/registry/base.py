@@ -183,6 +183,12 @@ class Registry(ABC):
         none yet, also when no model of that name was ever registered."""
 
     @abstractmethod
+    def download(self, name: str, version: str, dest: Path) -> Path:
+        """Download the version's model files into ``dest`` and return the
+        model folder (the one holding ``MLmodel``). UsageError when the version
+        does not exist, BackendError when the download fails."""
+
+    @abstractmethod
     def evaluation(self, name: str, version: str, dest: Path) -> Path | None:
         """Download the evaluation folder stored at registration into ``dest``
         and return the folder holding ``metrics.json``, for paired comparisons

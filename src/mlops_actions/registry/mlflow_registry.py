@@ -133,6 +133,25 @@ class MlflowRegistry(Registry):
             current = _alias(model, CHAMPION) if model else None
             return self.get(name, current) if current else None
 
+    def download(self, name: str, version: str, dest: Path) -> Path:
+        import mlflow.artifacts
+
+        version = check_version(version)
+        self.get(name, version)
+        try:
+            # The version's own artifact location: a models:/ URI would be
+            # resolved against MLflow's default registry, not this one.
+            location = self.client.get_model_version_download_uri(name, version)
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=location, dst_path=str(dest), tracking_uri=self.store.uri
+            )
+        except Exception as exc:  # noqa: BLE001 - one line naming the model instead
+            reason = " ".join(str(exc).split())[:300]
+            raise BackendError(
+                f"model models:/{name}/{version}: download failed: {reason}"
+            ) from exc
+        return Path(local)
+
     def evaluation(self, name: str, version: str, dest: Path) -> Path | None:
         mv = self._raw_version(name, version)
         folder = (mv.tags or {}).get("mlops.evaluation")

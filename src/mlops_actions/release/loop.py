@@ -16,9 +16,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlops_actions.deploy.base import Deployed, DeployTarget
+from mlops_actions.deploy.target import deploy_model
 from mlops_actions.errors import CheckFailed
+from mlops_actions.gate.compare import Candidate, GateRun, find_candidate, run_gate
 from mlops_actions.gate.decision import Decision
+from mlops_actions.gate.rules import load_rules
+from mlops_actions.image.context import make_bundle
+from mlops_actions.jsonio import write_json
 from mlops_actions.pipeline.backend import PipelineBackend
+from mlops_actions.pipeline.runs import producing_run
+from mlops_actions.pipeline.spec import load_pipeline
+from mlops_actions.records.base import read_record
+from mlops_actions.records.deploy import SmokeRecord
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
 
@@ -54,29 +63,11 @@ def release(
     publish: Callable[[Decision], str],
 ) -> Released:
     """Run the loop; ``say`` reports progress, ``publish`` shows the gate table."""
-    from mlops_actions.deploy.target import deploy_model
-    from mlops_actions.gate.compare import find_candidate, run_gate
-    from mlops_actions.gate.rules import load_rules
-    from mlops_actions.jsonio import write_json
-    from mlops_actions.pipeline.runs import producing_run
-    from mlops_actions.records.base import read_record
-    from mlops_actions.records.deploy import SmokeRecord
-    from mlops_actions.pipeline.spec import load_pipeline
-
     rules = load_rules(request.rules)  # a bad gate.yml stops us before training
     say(f"release: pipeline {request.pipeline}")
-    submitted = pipelines.submit(load_pipeline(request.pipeline), request.overrides)
-    submitted.wait()
-    record = submitted.record()
-    folder = request.state / "releases" / record.run_id
-    outputs = submitted.outputs()
-    if outputs.get("metrics"):
-        metrics = Path(outputs["metrics"])
-    else:
-        metrics = Path(record.metrics["path"]).parent
-    candidate = find_candidate(metrics, None, request.state)
-    candidate = replace(candidate, run_id=record.run_id)
-    gate = run_gate(rules, candidate, registry)
+    trained = _train(pipelines, request)
+    folder = request.state / "releases" / trained.record.run_id
+    gate = run_gate(rules, trained.candidate(request.state), registry)
     write_json(folder / "gate.json", gate.record)
     table = publish(gate.decision)
     outcome = gate.decision.decision
@@ -86,34 +77,20 @@ def release(
             f"details in {folder / 'gate.json'}"
         )
     say(f"release: gate decided {outcome}; registering {rules.model}")
-    model = outputs["model"]
-    version, created = registry.register(
-        rules.model,
-        Path(model),
-        evaluation_dir=metrics,
-        run_id=producing_run(record.to_json(), model),
-        commit=current_commit(),
-    )
-    champion = gate.record["champion"]
-    promoted = _promote(registry, rules.model, version, created, champion, outcome)
+    version, promoted = _register(registry, rules.model, trained, gate, outcome)
     say(
         f"release: {rules.model} version {version.version} is "
         + ("the champion" if promoted else "already champion")
     )
-    bundle = _bundle(record, version, folder, say)
+    bundle = _bundle(trained.model, version, folder, say)
     where = "locally" if target.name == "local" else f"to {target.name}"
     say(f"release: deploying {rules.model} version {version.version} {where}")
     deployed = deploy_model(
         target, model=None, name=rules.model, smoke_file=None, registry=registry
     )
-    request_file = None
-    smoke = metrics / "smoke.json"
-    if smoke.is_file():
-        request_file = folder / "request.json"
-        write_json(request_file, read_record(smoke, SmokeRecord).request)
     return Released(
-        request_file=request_file,
-        run_id=record.run_id,
+        request_file=_request_file(trained.metrics, folder),
+        run_id=trained.record.run_id,
         decision=outcome,
         table=table,
         version=version.version,
@@ -121,6 +98,56 @@ def release(
         bundle=bundle,
         deployed=deployed,
     )
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """A finished pipeline run: its record, model folder and evaluation."""
+
+    record: RunRecord
+    model: Path
+    metrics: Path
+
+    def candidate(self, state: Path) -> Candidate:
+        found = find_candidate(self.metrics, None, state)
+        return replace(found, run_id=self.record.run_id)
+
+
+def _train(pipelines: PipelineBackend, request: ReleaseRequest) -> _Trained:
+    submitted = pipelines.submit(load_pipeline(request.pipeline), request.overrides)
+    submitted.wait()
+    record = submitted.record()
+    outputs = submitted.outputs()
+    if outputs.get("metrics"):
+        metrics = Path(outputs["metrics"])
+    else:
+        metrics = Path(record.metrics["path"]).parent
+    return _Trained(record, Path(outputs["model"]), metrics)
+
+
+def _register(
+    registry: Registry, name: str, trained: _Trained, gate: GateRun, outcome: str
+) -> tuple[ModelVersion, bool]:
+    """Register the trained model (once per run and commit) and promote it."""
+    version, created = registry.register(
+        name,
+        trained.model,
+        evaluation_dir=trained.metrics,
+        run_id=producing_run(trained.record.to_json(), str(trained.model)),
+        commit=current_commit(),
+    )
+    champion = gate.record["champion"]
+    return version, _promote(registry, name, version, created, champion, outcome)
+
+
+def _request_file(metrics: Path, folder: Path) -> Path | None:
+    """A request a user can send to the new scorer: the smoke test's."""
+    smoke = metrics / "smoke.json"
+    if not smoke.is_file():
+        return None
+    request_file = folder / "request.json"
+    write_json(request_file, read_record(smoke, SmokeRecord).request)
+    return request_file
 
 
 def _promote(
@@ -145,14 +172,12 @@ def _promote(
 
 
 def _bundle(
-    record: RunRecord, version: ModelVersion, folder: Path, say: Callable[[str], None]
+    model: Path, version: ModelVersion, folder: Path, say: Callable[[str], None]
 ) -> Path:
     """The scorer's image build context for the new champion."""
-    from mlops_actions.image.context import make_bundle
-
     out = folder / "bundle"
     make_bundle(
-        str(record.outputs["model"]),
+        str(model),
         out,
         name=version.name,
         version=version.version,

@@ -77,9 +77,10 @@ def create_app(
         if scope.get("path") == PATH:
             state.metrics.answered(status)
 
-    limits = {"limit": config.body_limit, "on_reject": refused}
-    app.invocations = BodyLimitMiddleware(endpoint, **limits)
-    app.add_middleware(BodyLimitMiddleware, **limits)  # every other route
+    limit = config.body_limit
+    app.invocations = BodyLimitMiddleware(endpoint, limit=limit, on_reject=refused)
+    # every other route
+    app.add_middleware(BodyLimitMiddleware, limit=limit, on_reject=refused)
     return app
 
 

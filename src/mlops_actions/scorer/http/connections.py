@@ -23,7 +23,8 @@ is one timer handle; per request, a few attribute writes; nothing per byte.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -112,14 +113,14 @@ class ScorerProtocol(HttpToolsProtocol):
         self._held = None
 
     def data_received(self, data: bytes) -> None:
-        if self._held is None and self._dropping is None:
-            self._parse(memoryview(data))
-        elif self._dropping is not None:  # refused: what still comes is dropped
+        if self._dropping is not None:  # refused: what still comes is dropped
             self._dropping -= len(data)
             if self._dropping < 0:
                 self.transport.close()
-        else:  # a read already under way when reading paused
+        elif self._held is not None:  # a read already under way when reading paused
             self._held = memoryview(bytes(self._held) + data)
+        else:
+            self._parse(memoryview(data))
 
     def _parse(self, data: memoryview) -> None:
         for start in range(0, len(data), PIECE):
@@ -256,7 +257,9 @@ class ScorerProtocol(HttpToolsProtocol):
         else:
             owed = cycle.response_started
         if not owed and not self.pipeline:
-            rid = request_id(self.scope)
+            # uvicorn types its scope as a TypedDict, but it is a plain dict,
+            # and ASGI lets the server add keys (request_id keeps its id there)
+            rid = request_id(cast("MutableMapping[str, Any]", self.scope))
             body = error_body(status, message, rid)
             head = [STATUS_LINE[status]]
             for name, value in self.server_state.default_headers:

@@ -68,10 +68,10 @@ async def invoke(
             content_type = value.decode("latin-1")
         elif name == b"content-encoding":
             encoding = value.decode("latin-1")
-    batcher = state.batcher
+    batcher, model = state.batcher, state.model
     parsed = None
     try:
-        if not state.ready or batcher is None:
+        if not state.ready or batcher is None or model is None:
             raise Rejected(503, f"the model is not ready ({state.status})")
         batcher.arriving += 1
         try:
@@ -83,11 +83,11 @@ async def invoke(
                     body,
                     encoding,
                     content_type,
-                    state.model,
+                    model,
                     state.config.body_limit,
                 )
             else:
-                parsed = parse_request(body, content_type, state.model)
+                parsed = parse_request(body, content_type, model)
         finally:
             batcher.arriving -= 1
             batcher.poke()

@@ -20,10 +20,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mlops_actions.errors import BackendError, MissingDependency, UsageError
 from mlops_actions.scorer.config import ScorerConfig
+
+if TYPE_CHECKING:
+    import uvicorn
 
 #: module -> what `pip install` calls it; all come with the `serve` extra
 SERVE_MODULES = {
@@ -74,6 +77,7 @@ def serve(config: ScorerConfig, *, on_listening: Callable[[Started], None]) -> N
         # server warmed up. Frozen, later collections skip it.
         gc.collect()
         gc.freeze()
+        grace = config.graceful_timeout
         server = _graceful_server(
             uvicorn.Config(
                 app,
@@ -85,7 +89,8 @@ def serve(config: ScorerConfig, *, on_listening: Callable[[Started], None]) -> N
                 lifespan="on",
                 access_log=False,  # a log line per request costs more than predict
                 log_config=None,
-                timeout_graceful_shutdown=config.graceful_timeout,
+                # typed int, but only handed to asyncio.wait_for: a float works
+                timeout_graceful_shutdown=grace,  # type: ignore[arg-type]
                 server_header=False,
             )
         )
@@ -132,7 +137,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _graceful_server(config: object) -> Any:
+def _graceful_server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn's Server, minus re-raising the signal after a graceful stop.
 
     uvicorn ends by re-sending itself the SIGTERM it handled, so the process

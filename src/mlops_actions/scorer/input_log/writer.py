@@ -90,10 +90,20 @@ class InputLogWriter:
             return
         if not self.format.streams and not self._held:
             self._since = time.monotonic()
-        size = self.format.size(chunk)
+        size = self._size(chunk)
         self._held.append((len(records), size, chunk))
         self._held_rows += len(records)
         self._held_bytes += size
+
+    def _size(self, chunk: bytes | list[dict]) -> int:
+        """``chunk``'s size as its format counts it."""
+        if isinstance(self.format, JsonLines) and isinstance(chunk, bytes):
+            return self.format.size(chunk)
+        if isinstance(self.format, Parquet) and isinstance(chunk, list):
+            return self.format.size(chunk)
+        raise TypeError(
+            f"{type(self.format).__name__} did not encode {type(chunk).__name__}"
+        )
 
     def trim(self) -> None:
         """Drop the oldest held rows beyond ``buffer_rows``."""

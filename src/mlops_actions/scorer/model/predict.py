@@ -109,14 +109,16 @@ class Predictor:
         if len(batch) == 1:
             values = list((batch[0].columns or {}).values())
         else:
-            values = [
-                list(chain.from_iterable(item.columns[n] for item in batch))
-                for n in names
-            ]
+            columns = []
+            for item in batch:
+                if item.columns is None:  # coalesced requests all carry columns
+                    raise ValueError("a batch mixes checked and MLflow-parsed input")
+                columns.append(item.columns)
+            values = [list(chain.from_iterable(c[n] for c in columns)) for n in names]
         dtypes = {self._dtypes[n] for n in names}
         if len(dtypes) == 1 and object not in dtypes:
             # one 2-D block: built in one call, and handed to numpy models as is
-            block = np.array(values, dtype=dtypes.pop())
+            block: np.ndarray = np.array(values, dtype=dtypes.pop())
             return self._frame(block.T, columns=names, copy=False)
         return self._frame(
             {n: np.array(v, dtype=self._dtypes[n]) for n, v in zip(names, values)},

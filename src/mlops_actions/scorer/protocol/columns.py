@@ -29,7 +29,7 @@ The rule for missing and non-finite values (summed up in `mlops scorer serve
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -153,7 +153,7 @@ def _boolean(cell: str) -> bool:
     raise ValueError(cell)
 
 
-_CSV_PARSERS = {
+_CSV_PARSERS: dict[str, Callable[[str], int | float | bool | str]] = {
     "double": _number,
     "float": _number,
     "long": _number,

@@ -92,8 +92,8 @@ def _parse_csv(text: str, model: ServedModel) -> ParsedInput:
                     offset = next(i for i, n in enumerate(widths) if n != len(header))
                     bad = (number + offset, widths[offset])
                 else:
-                    for column, values in zip(cells, zip(*chunk)):
-                        column.extend(values)
+                    for column, chunk_cells in zip(cells, zip(*chunk)):
+                        column.extend(chunk_cells)
             number += len(chunk)
     except csv.Error as exc:
         raise Rejected(422, f"malformed CSV: {exc}") from None
