@@ -14,10 +14,8 @@ from mlops_actions.errors import MlopsError
 from mlops_actions.gate.compare import GateRun, error_record, find_candidate, run_gate
 from mlops_actions.gate.rules import load_rules
 from mlops_actions.jsonio import write_json
+from mlops_actions.records.gate import PASSING
 from mlops_actions.settings import state_dir
-
-#: outcomes that let the candidate through
-PASSING = ("promote", "first")
 
 
 @dataclass(frozen=True)

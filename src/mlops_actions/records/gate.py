@@ -22,6 +22,8 @@ from mlops_actions.records.base import (
 from mlops_actions.records.metrics import MetricValue
 
 SCHEMA = "mlops-actions/gate"
+#: decisions that let the candidate through: registered, and promoted
+PASSING = ("promote", "first")
 Outcome = Literal["promote", "reject", "first", "error"]
 
 

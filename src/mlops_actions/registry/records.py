@@ -7,12 +7,9 @@ from typing import Any
 
 from mlops_actions.errors import UsageError
 from mlops_actions.records.base import RecordUnreadable
-from mlops_actions.records.gate import read_gate
+from mlops_actions.records.gate import PASSING, read_gate
 from mlops_actions.records.model import ModelRecord
 from mlops_actions.registry.base import ModelVersion
-
-#: gate decisions that allow a promotion
-PASSING = ("promote", "first")
 
 
 def model_record(version: ModelVersion, *, created: bool) -> dict[str, Any]:

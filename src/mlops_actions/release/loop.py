@@ -28,6 +28,7 @@ from mlops_actions.pipeline.runs import producing_run
 from mlops_actions.pipeline.spec import load_pipeline
 from mlops_actions.records.base import read_record
 from mlops_actions.records.deploy import SmokeRecord
+from mlops_actions.records.gate import PASSING
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
 
@@ -71,7 +72,7 @@ def release(
     write_json(folder / "gate.json", gate.record)
     table = publish(gate.decision)
     outcome = gate.decision.decision
-    if outcome not in ("promote", "first") or rules.mode != "enforce":
+    if outcome not in PASSING or rules.mode != "enforce":
         raise CheckFailed(
             f"release stopped at the gate: {outcome} (mode {rules.mode}); "
             f"details in {folder / 'gate.json'}"
