@@ -173,7 +173,7 @@ def test_azure_validation_catches_what_it_checks(mlops, reference):
     lines = result.err.splitlines()
     assert [line.split(": ")[2:] for line in lines] == [
         [f"jobs.{job}.compute", "Compute not set"]
-        for job in ("evaluate", "ingest", "preprocess", "train")
+        for job in ("ingest", "preprocess", "train", "evaluate")  # file order
     ]
     assert all(line.startswith(f"error: {reference}:") for line in lines)
 

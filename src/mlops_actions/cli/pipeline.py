@@ -21,24 +21,43 @@ def pipeline() -> None:
 
 @pipeline.command()
 @click.argument("file", type=FILE)
+@click.option(
+    "--target",
+    type=click.Choice(["azure", "local"]),
+    default="azure",
+    show_default=True,
+    envvar="MLOPS_PIPELINE_VALIDATE_TARGET",
+    show_envvar=True,
+    help="local: what only Azure ML can run (spark, parallel, ...) is an error.",
+)
 @options.json_flag()
-def validate(file: Path, as_json: bool) -> None:
-    """Check FILE with azure-ai-ml and with our graph checks.
+def validate(file: Path, target: str, as_json: bool) -> None:
+    """Check FILE, a pipeline or a component, with azure-ai-ml and with our
+    graph checks, and report both.
 
-    Catches what azure-ai-ml misses: bindings to jobs or outputs that do not
-    exist, unknown input names, literals of the wrong type, cycles, missing
-    component files and scripts. Exits 2 naming file, job and field.
+    Our checks catch what azure-ai-ml misses: bindings to jobs or outputs that
+    do not exist, unknown input names, literals of the wrong type, cycles,
+    missing component files and scripts. Each problem is one line
+    file:line: jobs.X.field: message; exit 2 when there is any. What the local
+    backend cannot run is a warning (an error with --target local).
     """
-    from mlops_actions.pipeline.validate import validate_pipeline
+    from mlops_actions.pipeline.validate import validate_file
 
-    result = validate_pipeline(file)
+    result = validate_file(file, target)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     if error := result.error():
         raise error
-    if not as_json:
+    if as_json:
+        return
+    what = f"{result.component.type} component" if result.component else ""
+    if result.spec is not None:
         order = " -> ".join(result.jobs)
-        click.echo(f"ok: {file}: {len(result.spec.jobs)} jobs ({order})")
+        jobs = f"{len(result.spec.jobs)} jobs ({order})"
+        what = f"{what}, {jobs}" if what else jobs
+    click.echo(f"ok: {file}: {what}")
 
 
 @pipeline.command()

@@ -31,6 +31,7 @@ from mlops_actions.pipeline.liveness import this_process
 from mlops_actions.pipeline.local_run import LocalRun
 from mlops_actions.pipeline.runs import find_metrics, new_run_id
 from mlops_actions.pipeline.spec import Job, Pipeline
+from mlops_actions.pipeline.validate import local_refusals, more_problems
 from mlops_actions.records.base import write_record
 from mlops_actions.records.pipeline import RunRecord, StepFile, StepRecord
 from mlops_actions.redact import redact, redact_value
@@ -76,6 +77,8 @@ class LocalRunner(PipelineBackend):
         if problems:
             more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
             raise UsageError(f"{problems[0]}{more}; see mlops pipeline validate")
+        if refused := local_refusals(pipeline, overrides):
+            raise UsageError(str(refused[0]), detail=more_problems(refused))
         values = resolve_inputs(pipeline, overrides)
         started = time.monotonic()
         run_id = new_run_id()
