@@ -204,9 +204,9 @@ def _check_binding(pipeline: Pipeline, port: Port | None, value: Any) -> str | N
     source = pipeline.jobs.get(binding.job or "")
     if source is None:
         return f"binds to job {binding.job!r}, which does not exist"
-    known = interface(source)
-    if known is not None and binding.name not in known[1]:
-        names = ", ".join(known[1]) or "none"
+    declared = interface(source)
+    if declared is not None and binding.name not in declared[1]:
+        names = ", ".join(declared[1]) or "none"
         return (
             f"binds to {binding.job}.outputs.{binding.name}, which does not exist "
             f"(known: {names})"
