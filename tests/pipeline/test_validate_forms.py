@@ -133,3 +133,35 @@ def test_boolean_given_as_the_string_False_is_accepted(mlops, corpus):
     Path("pipelines/component_files.yml").write_text(text.replace('"False"', '"true"'))
     result = mlops("pipeline", "validate", "pipelines/component_files.yml")
     assert (result.code, result.err) == (0, "")
+
+
+def test_a_break_inside_an_inline_nested_pipeline_names_its_line(corpus):
+    from mlops_actions.pipeline.checks import check_pipeline
+
+    text = Path("broken/inline_nested.yml").read_text()
+    text += "        inputs:\n          data: ${{parent.jobs.nope.outputs.x}}\n"
+    Path("broken/inline_nested.yml").write_text(text)
+    problems = check_pipeline(load_pipeline(Path("broken/inline_nested.yml")))
+    assert [str(p) for p in problems] == [
+        "broken/inline_nested.yml:15: jobs.outer.jobs.step.inputs.data: binds to "
+        "job 'nope', which does not exist"
+    ]
+
+
+def test_a_pipeline_component_that_includes_itself_is_refused(corpus):
+    from mlops_actions.pipeline.checks import check_pipeline
+
+    Path("components/loop.yml").write_text(
+        "type: pipeline\nname: loop\njobs:\n  again:\n    type: pipeline\n"
+        "    component: ./loop.yml\n"
+    )
+    Path("pipelines/loop.yml").write_text(
+        "type: pipeline\njobs:\n  start:\n    type: pipeline\n"
+        "    component: ../components/loop.yml\n"
+    )
+    problems = check_pipeline(load_pipeline(Path("pipelines/loop.yml")))
+    assert len(problems) == 1
+    assert problems[0].file == Path("components/loop.yml")
+    assert problems[0].message == (
+        "pipelines nested deeper than 16 (one includes itself?)"
+    )

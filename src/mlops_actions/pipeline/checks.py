@@ -119,7 +119,10 @@ def findings(pipeline: Pipeline) -> list[Finding]:
 
 def interface(job: Job) -> tuple[dict[str, Port], dict[str, Any]] | None:
     """The inputs and outputs a job's component declares; None when unknown
-    offline (registered components, AutoML, inline parallel and spark)."""
+    offline (registered components, AutoML, inline parallel and spark) or
+    only in part (a prompt flow also takes ``data`` and the run's settings)."""
+    if job.kind == "flow":
+        return None
     if job.component is not None:
         return job.component.inputs, job.component.outputs
     if job.pipeline is not None:
