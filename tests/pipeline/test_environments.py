@@ -140,6 +140,25 @@ def test_conda_only_packages_are_refused_with_the_fix(mlops, project):
     assert mlops("pipeline", "run", str(pipeline), "--env", "host").code == 0
 
 
+def test_a_venv_that_fails_to_build_fails_its_step_and_leaves_nothing(mlops, project):
+    pipeline = write_project(
+        project, "file:env/environment.yml", _env_files(conda("six==9.9.9"))
+    )
+    result = mlops("pipeline", "run", str(pipeline))
+    assert result.code == 3
+    error = result.err.splitlines()[-1]
+    assert re.fullmatch(
+        r"error: step show: cannot build its environment: uv pip install failed "
+        r"\(exit \d+\): .*six.* \(log: (\.mlops/envs/[0-9a-f]{16}\.log)\)",
+        error,
+    ), result.err
+    log = re.search(r"\(log: (\S+)\)$", error)[1]
+    assert "six==9.9.9" in Path(log).read_text()
+    record = json.loads(next(Path(".mlops/runs").glob("*/run.json")).read_text())
+    assert [s["status"] for s in record["steps"]] == ["failed"]
+    assert sorted(p.suffix for p in Path(".mlops/envs").iterdir()) == [".lock", ".log"]
+
+
 def test_two_runs_at_once_build_one_venv(tmp_path):
     """The second caller waits on the lock and reuses the first's venv."""
     declared = declared_environment(

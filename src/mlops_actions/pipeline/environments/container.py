@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mlops_actions import process
-from mlops_actions.errors import ToolMissing, UsageError
+from mlops_actions.errors import BackendError, ToolMissing, UsageError
 from mlops_actions.image.builders import Buildah
 from mlops_actions.pipeline.environments.declared import Declared
+from mlops_actions.pipeline.environments.failed import BuildFailed
 
 #: extra ``podman run`` flags for hosts that need them (runtime, ulimits)
 ENV_PODMAN_FLAGS = "MLOPS_PODMAN_RUN_FLAGS"
@@ -64,14 +65,18 @@ def ensure_image(declared: Declared, found: dict[str, str], say: Say) -> str:
     if exists.returncode == 0:
         return tag
     say(f"env: building image {tag} from {declared.build} with buildah")
-    Buildah(found["buildah"]).build(
-        declared.build,
-        tag,
-        build_args={},
-        pull="missing",
-        timeout=BUILD_TIMEOUT_S,
-        log=None,
-    )
+    try:
+        Buildah(found["buildah"]).build(
+            declared.build,
+            tag,
+            build_args={},
+            pull="missing",
+            timeout=BUILD_TIMEOUT_S,
+            log=None,
+        )
+    except BackendError as exc:
+        said = (exc.detail or "").strip().splitlines()[-1:] or [""]
+        raise BuildFailed(f"{exc.message}: {said[0]}") from None
     return tag
 
 

@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_actions import process
-from mlops_actions.errors import BackendError, ToolMissing, UsageError
 from mlops_actions.pipeline.environments.declared import Declared
+from mlops_actions.pipeline.environments.failed import BuildFailed
 
 #: characters of the content hash in the folder name
 SHORT = 16
 BUILD_TIMEOUT_S = 3600
+#: how a tool's error report begins (uv, pip)
+ERROR_MARKS = ("×", "error:", "ERROR:")
+SAID_CHARS = 300
 Say = Callable[[str], None]
 
 
@@ -77,7 +80,7 @@ def ensure_venv(
         began = time.monotonic()
         tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
         try:
-            _build(tmp, declared, uv)
+            _build(tmp, declared, uv, folder.parent / f"{folder.name}.log")
             seconds = round(time.monotonic() - began, 3)
             record = {
                 "hash": declared.venv_hash(),
@@ -105,7 +108,13 @@ def describe(declared: Declared) -> str:
     return f"{python}, {count} package{'s' * (count != 1)}"
 
 
-def _build(tmp: Path, declared: Declared, uv: str | None) -> None:
+def _build(tmp: Path, declared: Declared, uv: str | None, log: Path) -> None:
+    """The venv in ``tmp``; every tool's output appended to ``log``."""
+    log.write_text("")
+
+    def _run(argv: list[str], what: str) -> None:
+        _logged(argv, what, log)
+
     requirements = tmp / "requirements.txt"
     if uv:
         # --relocatable: scripts keep working after the rename into place.
@@ -146,7 +155,7 @@ def _fallback_python(declared: Declared) -> str:
     minor = ".".join(declared.python.split(".")[:2])
     found = shutil.which(f"python{minor}")
     if found is None:
-        raise ToolMissing(
+        raise BuildFailed(
             f"python {declared.python} not found (no python{minor} on PATH): "
             "install uv (pip install uv), which finds or fetches it, or that "
             "Python"
@@ -159,20 +168,29 @@ def _matches(wanted: str, have: tuple[int, ...]) -> bool:
     return all(p.isdigit() and int(p) == h for p, h in zip(parts, have))
 
 
-def _run(argv: list[str], what: str) -> None:
-    try:
-        done = process.run(argv, timeout=BUILD_TIMEOUT_S, tail_lines=30)
-    except process.CannotStart as exc:
-        raise ToolMissing(f"{what}: {exc.message}") from None
-    except process.TimedOut:
-        raise BackendError(f"{what} ran past {BUILD_TIMEOUT_S} s") from None
+def _logged(argv: list[str], what: str, log: Path) -> None:
+    with open(log, "a") as out:
+        try:
+            done = process.run(argv, timeout=BUILD_TIMEOUT_S, echo=out)
+        except process.CannotStart as exc:
+            raise BuildFailed(f"{what}: {exc.reason}") from None
+        except process.TimedOut:
+            raise BuildFailed(f"{what} ran past {BUILD_TIMEOUT_S} s") from None
     if done.returncode != 0:
-        said = next((ln for ln in reversed(done.tail) if ln.strip()), "")
-        raise UsageError(
-            f"{what} failed (exit {done.returncode}) building the step's "
-            f"environment: {said.strip()}",
-            detail="\n".join(done.tail),
+        said = _said(done.tail)
+        raise BuildFailed(
+            f"{what} failed (exit {done.returncode}): {said} (log: {_shown(log)})"
         )
+
+
+def _said(tail: tuple[str, ...]) -> str:
+    """The tool's last error, joined from the lines it wrapped (uv draws a
+    tree: ``× No solution ... ╰─▶ Because ...``)."""
+    starts = [i for i, ln in enumerate(tail) if ln.lstrip().startswith(ERROR_MARKS)]
+    lines = tail[starts[-1] if starts else max(len(tail) - 1, 0) :]
+    words = " ".join(lines).replace("╰─▶", " ").replace("│", " ").split()
+    text = " ".join(words).lstrip("× ")
+    return text if len(text) <= SAID_CHARS else text[: SAID_CHARS - 3] + "..."
 
 
 def _shown(path: Path) -> str:
