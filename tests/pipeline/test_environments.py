@@ -159,6 +159,19 @@ def test_a_venv_that_fails_to_build_fails_its_step_and_leaves_nothing(mlops, pro
     assert sorted(p.suffix for p in Path(".mlops/envs").iterdir()) == [".lock", ".log"]
 
 
+def test_env_host_does_not_read_the_declaration(mlops, project):
+    files = {"env/environment.yml": "name: probe\nconda_file: missing.yml\n"}
+    pipeline = write_project(project, "file:env/environment.yml", files)
+    result = mlops("pipeline", "run", str(pipeline), "--env", "host")
+    assert result.code == 0, result
+    refused = mlops("pipeline", "run", str(pipeline))
+    assert refused.code == 2
+    assert refused.err.splitlines()[-1].startswith(
+        "error: environment file:env/environment.yml: conda_file "
+        f"{project.resolve()}/env/missing.yml: [Errno 2] No such file"
+    ), refused.err
+
+
 def test_two_runs_at_once_build_one_venv(tmp_path):
     """The second caller waits on the lock and reuses the first's venv."""
     declared = declared_environment(

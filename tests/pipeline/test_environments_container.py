@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,28 @@ def test_an_environment_without_image_or_build_is_refused(mlops, project):
         "error: --env container: environment inline environment has no image "
         "or build context; use --env venv or --env host"
     )
+
+
+def test_a_registered_environment_not_in_the_project_has_no_image(
+    mlops, project, monkeypatch
+):
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    pipeline = write_project(project, "azureml:AzureML-sklearn-1.5@latest", {})
+    result = mlops("pipeline", "run", str(pipeline), "--env", "container")
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == (
+        "error: --env container: environment azureml:AzureML-sklearn-1.5@latest: "
+        "no local environments/*/environment.yml named AzureML-sklearn-1.5, so no "
+        "image to run; use --env host"
+    )
+
+
+def test_auto_runs_an_image_only_environment_on_the_host_and_says_so(mlops, project):
+    pipeline = write_project(project, f"\n  image: {BASE_TAG}", {})
+    result = mlops("pipeline", "run", str(pipeline))
+    assert result.code == 0, result
+    python = ".".join(map(str, sys.version_info[:3]))
+    assert (
+        f"env: show: host (python {python}; inline environment lists no pip "
+        "packages, --env container runs its image)\n"
+    ) in result.err

@@ -74,6 +74,8 @@ class Environments:
         that way, ToolMissing when ``--env container`` lacks podman/buildah."""
         component = job.component
         assert component is not None
+        if self.mode == "host":  # as before: the declaration is not even read
+            return Plan("host", Declared(source="host"), _host(None, "host"))
         declared = declared_environment(component.environment, component.path.parent)
         if self.mode == "container":
             container.tools(declared, self.which)
@@ -149,12 +151,17 @@ def _image(declared: Declared) -> str:
     return f"{tag} (built from {_shown(declared.build)})" if declared.build else tag
 
 
-def _host(declared: Declared, mode: str) -> str:
+def _host(declared: Declared | None, mode: str) -> str:
     python = ".".join(map(str, sys.version_info[:3]))
-    if mode == "host":
+    if declared is None or mode == "host":
         return f"host (python {python})"
     if declared.unresolved:
         return f"host (python {python}; {declared.source}: {declared.unresolved})"
+    if declared.image or declared.build:
+        return (
+            f"host (python {python}; {declared.source} lists no pip packages, "
+            "--env container runs its image)"
+        )
     if declared.source != "none":
         return f"host (python {python}; {declared.source} lists no pip packages)"
     return f"host (python {python}; no environment declared)"

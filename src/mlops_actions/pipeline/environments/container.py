@@ -47,6 +47,11 @@ def tools(declared: Declared, which: Callable[[str], str | None]) -> dict[str, s
 
 def image_tag(declared: Declared) -> str:
     if declared.build is None:
+        if declared.unresolved:
+            raise UsageError(
+                f"--env container: environment {declared.source}: "
+                f"{declared.unresolved}, so no image to run; use --env host"
+            )
         if not declared.image:
             raise UsageError(
                 f"--env container: environment {declared.source} has no image "

@@ -75,6 +75,8 @@ def ensure_venv(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (folder / "env.json").is_file():  # built while we waited
             return Venv(folder, built=False)
+        for leftover in folder.parent.glob(f"{folder.name}.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # a build killed midway
         tool = "uv" if uv else "python -m venv + pip"
         say(f"env: building venv {_shown(folder)} ({describe(declared)}) with {tool}")
         began = time.monotonic()
