@@ -159,6 +159,16 @@ def test_a_venv_that_fails_to_build_fails_its_step_and_leaves_nothing(mlops, pro
     assert sorted(p.suffix for p in Path(".mlops/envs").iterdir()) == [".lock", ".log"]
 
 
+def test_env_is_read_from_mlops_pipeline_run_env(mlops, project, monkeypatch):
+    pipeline = write_project(
+        project, "file:env/environment.yml", _env_files(conda("six==1.10.0"))
+    )
+    monkeypatch.setenv("MLOPS_PIPELINE_RUN_ENV", "host")
+    result, record = run(mlops, pipeline)
+    assert "env: show: host (python " in result.err
+    assert not Path(".mlops/envs").exists()
+
+
 def test_env_host_does_not_read_the_declaration(mlops, project):
     files = {"env/environment.yml": "name: probe\nconda_file: missing.yml\n"}
     pipeline = write_project(project, "file:env/environment.yml", files)

@@ -59,7 +59,6 @@ def validate(file: Path, as_json: bool) -> None:
 )
 @click.option(
     "--env",
-    "env_mode",
     type=click.Choice(["auto", "host", "venv", "container"]),
     default="auto",
     show_default=True,
@@ -75,7 +74,7 @@ def run(
     file: Path,
     overrides: tuple[str, ...],
     cache: bool,
-    env_mode: str,
+    env: str,
     as_json: bool,
 ) -> None:
     """Run FILE's steps in dependency order and print the metrics and outputs.
@@ -98,7 +97,7 @@ def run(
 
     mask_in_actions(overrides)  # before anything can print a credential
     say = (lambda line: click.echo(line, err=True)) if obj.verbosity >= 0 else None
-    environments = Environments(state_dir(), env_mode, say=say)
+    environments = Environments(state_dir(), env, say=say)
     backend = open_pipeline_backend(
         obj.backend,
         state=state_dir(),
