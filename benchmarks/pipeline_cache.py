@@ -9,6 +9,13 @@ cold run also makes the database (the runner does that once, before any step,
 so runs started together never race its migration): its cost beyond the
 second cold run is printed on its own line.
 
+Declared environments (``--env venv``): a one-step fixture pipeline whose
+environment pins the CLI's own core dependencies (click, pyyaml, pydantic and
+theirs), installed offline from wheels repacked from this venv. "cold env"
+is its first run (the venv is built), "warm env" a re-run with --no-cache
+(the step runs again, the venv under .mlops/envs/ is reused); "host" is the
+same step with --env host, for the step's own cost.
+
     python benchmarks/pipeline_cache.py [--pipeline pipelines/pipeline.yml]
         [--set NAME=VALUE ...]
 """
@@ -16,12 +23,14 @@ second cold run is printed on its own line.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +74,95 @@ def by_hand(
     return total
 
 
+#: the fixture environment: the CLI's core dependencies, as installed here
+ENV_PACKAGES = (
+    "click",
+    "PyYAML",
+    "pydantic",
+    "pydantic_core",
+    "typing_extensions",
+    "annotated-types",
+    "typing-inspection",
+)
+STEP = """\
+import argparse, pathlib, click, pydantic, yaml
+out = pathlib.Path(argparse.ArgumentParser().parse_known_args()[1][-1])
+(out / "versions.txt").write_text(f"{click.__version__} {pydantic.VERSION}")
+"""
+
+
+def repack(name: str, wheels: Path) -> str:
+    """An installed distribution zipped back into a wheel; its pin."""
+    dist = importlib.metadata.distribution(name)
+    info = next(f for f in dist.files or [] if f.name == "WHEEL")
+    tag = next(
+        line.split(":", 1)[1].strip()
+        for line in Path(dist.locate_file(info)).read_text().splitlines()
+        if line.startswith("Tag:")
+    )
+    project = dist.metadata["Name"]
+    wheel = wheels / f"{project.replace('-', '_')}-{dist.version}-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for file in dist.files or []:
+            if file.parts[0] == ".." or "__pycache__" in file.parts:
+                continue  # scripts outside site-packages; bytecode
+            zf.write(dist.locate_file(file), str(file))
+    return f"{project}=={dist.version}"
+
+
+def env_fixture(folder: Path) -> Path:
+    """A one-step pipeline whose environment pins ENV_PACKAGES, offline."""
+    wheels = folder / "wheels"
+    wheels.mkdir(parents=True)
+    pins = [repack(name, wheels) for name in ENV_PACKAGES]
+    python = ".".join(map(str, sys.version_info[:2]))
+    pip = ["--no-index", f"--find-links {wheels}", *pins]
+    (folder / "conda.yml").write_text(
+        "dependencies:\n"
+        f"  - python={python}\n  - pip:\n"
+        + "".join(f"      - {line}\n" for line in pip)
+    )
+    (folder / "step.py").write_text(STEP)
+    (folder / "component.yml").write_text(
+        "type: command\nname: versions\ncode: .\n"
+        "environment: {conda_file: conda.yml}\n"
+        "outputs: {out: {type: uri_folder}}\n"
+        "command: python step.py ${{outputs.out}}\n"
+    )
+    pipeline = folder / "pipeline.yml"
+    pipeline.write_text(
+        "type: pipeline\nexperiment_name: env-bench\n"
+        "jobs: {versions: {type: command, component: ./component.yml}}\n"
+    )
+    return pipeline
+
+
+def env_rows(tmp: Path, env: dict[str, str]) -> list[str]:
+    pipeline = env_fixture(tmp / "env-fixture")
+    # uv's own cache empty too: the cold row pays the whole install.
+    env = {**env, "UV_CACHE_DIR": str(tmp / "uv-cache")}
+    timings = {}
+    for name, flags in (
+        ("cold", ("--env", "venv")),
+        ("warm", ("--env", "venv", "--no-cache")),
+        ("host", ("--env", "host", "--no-cache")),
+    ):
+        began = time.perf_counter()
+        run_pipeline(pipeline, [], env, *flags)
+        timings[name] = time.perf_counter() - began
+    built = list(Path(env["MLOPS_HOME"], "envs").glob("*/env.json"))
+    record = json.loads(built[0].read_text()) if len(built) == 1 else {}
+    count = len(ENV_PACKAGES)
+    return [
+        f"env venv, cold env (venv built)    {timings['cold']:8.2f} s  "
+        f"({count} packages, build {record.get('seconds', 0):.2f} s with "
+        f"{record.get('builder', '?')})",
+        f"env venv, warm env (venv reused)   {timings['warm']:8.2f} s  "
+        f"({len(built)} venv under envs/)",
+        f"env host, same step                {timings['host']:8.2f} s",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -93,6 +191,7 @@ def main() -> None:
         # Same commands, same cwd, the same (made) tracking database.
         hand_env = {**env, "MLFLOW_EXPERIMENT_NAME": spec.experiment}
         hand_s = by_hand(cold, Path(tmp, "by-hand"), hand_env, cwds)
+        rows = env_rows(Path(tmp), env)
     steps = len(cold["steps"])
     print(f"pipeline {args.pipeline} ({steps} steps)")
     print(f"steps by hand (plain subprocesses)  {hand_s:8.2f} s")
@@ -104,6 +203,8 @@ def main() -> None:
     overhead = (again_s - hand_s) / steps
     print(f"warm/cold ratio                     {warm_s / cold_s:8.1%}   (goal <= 10%)")
     print(f"runner overhead per step            {overhead:8.2f} s  (goal <= 0.5 s)")
+    for row in rows:
+        print(row)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ def cold(workdir):
 
 def _mlops(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
+    # The reference environments pin torch from the PyTorch index: no venv
+    # can be built offline, so the steps run in this venv, as before --env.
+    env["MLOPS_PIPELINE_RUN_ENV"] = "host"
     return subprocess.run(
         [sys.executable, "-m", "mlops_actions", *args],
         cwd=cwd,

@@ -211,7 +211,9 @@ def test_a_credential_in_a_source_uri_never_reaches_output_or_files(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     source = f"{table_server}/{path}?sv=2024&sig=CANARY%2B1"
-    result = mlops("pipeline", "run", str(pipeline), "--set", f"source={source}")
+    result = mlops(
+        "pipeline", "run", str(pipeline), "--env", "host", "--set", f"source={source}"
+    )
     assert result.code == code, result
     masks = [ln for ln in result.err.splitlines() if ln.startswith("::add-mask::")]
     # The runner unescapes %25 to %: it masks CANARY%2B1 and its decoded form.

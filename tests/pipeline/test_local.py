@@ -35,7 +35,12 @@ def test_cold_run_prints_steps_metrics_and_outputs(mlops, toy):
         "not used locally: compute azureml:cpu-cluster, environment "
         f"azureml:AzureML-sklearn-1.5@latest (steps run with {sys.executable})"
     )
-    assert [re.sub(r"[\d.]+s$", "Ns", line) for line in err[2:]] == [
+    python = ".".join(map(str, sys.version_info[:3]))
+    assert err[2] == (
+        f"env: produce, consume: host (python {python}; azureml:AzureML-sklearn-1.5"
+        "@latest: no local environments/*/environment.yml named AzureML-sklearn-1.5)"
+    )
+    assert [re.sub(r"[\d.]+s$", "Ns", line) for line in err[3:]] == [
         "[1/2] produce: started",
         "[1/2] produce: completed in Ns",
         "[2/2] consume: started",

@@ -29,7 +29,9 @@ def reference_model(tmp_path_factory) -> Path:
         [sys.executable, "-m", "mlops_actions", "pipeline", "run",
          str(ROOT / "pipelines" / "pipeline.yml"), "--set", "epochs=5"],
         cwd=work, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "MLOPS_HOME": str(work / ".mlops")},
+        # host: the reference environments' venvs need the PyTorch index
+        env={**os.environ, "MLOPS_HOME": str(work / ".mlops"),
+             "MLOPS_PIPELINE_RUN_ENV": "host"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.strip().startswith("model "))

@@ -76,20 +76,37 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     show_envvar=True,
     help="Reuse steps whose component, code and inputs are unchanged.",
 )
+@click.option(
+    "--env",
+    type=click.Choice(["auto", "host", "venv", "container"]),
+    default="auto",
+    show_default=True,
+    show_envvar=True,
+    help="Where steps run: host (this Python), venv (a cached uv venv from the "
+    "environment's pip dependencies), container (its image under podman); auto: "
+    "venv when the environment lists pip dependencies, else host.",
+)
 @options.json_flag("Print the run record as JSON.")
 @click.pass_obj
 def run(
-    obj, file: Path, overrides: tuple[str, ...], cache: bool, as_json: bool
+    obj,
+    file: Path,
+    overrides: tuple[str, ...],
+    cache: bool,
+    env: str,
+    as_json: bool,
 ) -> None:
     """Run FILE's steps in dependency order and print the metrics and outputs.
 
-    With the local backend each step is a subprocess of this interpreter; its
-    folders live under .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow
-    tracks to sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
+    With the local backend each step is a subprocess, in the environment
+    --env picks (venvs cached under .mlops/envs/); its folders live under
+    .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow tracks to
+    sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
     """
     from mlops_actions.cli import render
     from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.checks import check_pipeline
+    from mlops_actions.pipeline.environments import Environments
     from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
@@ -98,12 +115,15 @@ def run(
     from mlops_actions.settings import state_dir
 
     mask_in_actions(overrides)  # before anything can print a credential
+    say = (lambda line: click.echo(line, err=True)) if obj.verbosity >= 0 else None
+    environments = Environments(state_dir(), env, say=say)
     backend = open_pipeline_backend(
         obj.backend,
         state=state_dir(),
         use_cache=cache,
         on_event=render.step_event if obj.verbosity >= 0 else None,
         echo=sys.stderr if obj.verbosity > 0 else None,
+        environments=environments,
     )
     values = parse_overrides(overrides)
     spec = load_pipeline(file)
@@ -111,8 +131,13 @@ def run(
     if problems := check_pipeline(spec):
         raise UsageError(f"{problems[0]}", detail=more_problems(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
-    if obj.verbosity >= 0 and isinstance(backend, LocalRunner):
-        render.run_header(spec, backend)  # where the local state and steps live
+    if isinstance(backend, LocalRunner):
+        # Refuses an environment that cannot be had before any step starts.
+        where = environments.header(list(spec.jobs.values()))
+        if obj.verbosity >= 0:
+            render.run_header(spec, backend)  # where the local state and steps live
+            for line in where:
+                click.echo(line, err=True)
     submitted = backend.submit(spec, values)
     submitted.wait()
     record = submitted.record()

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from mlops_actions.implementations import implementation
 from mlops_actions.records.pipeline import RunRecord
@@ -106,11 +106,13 @@ def open_pipeline_backend(
     use_cache: bool = True,
     on_event: Callable[[StepEvent], None] | None = None,
     echo: IO[str] | None = None,
+    **options: Any,
 ) -> PipelineBackend:
     """The pipeline backend named ``backend`` (``local``).
 
     ``state`` is the folder for runs, cache and tracking (``.mlops``);
-    ``on_event`` receives each step's progress, ``echo`` the steps' output.
+    ``on_event`` receives each step's progress, ``echo`` the steps' output;
+    ``options`` go to that backend alone (the local one's ``environments``).
     """
     later = {
         "azure": "--backend azure: Azure ML pipeline runs arrive with the Azure "
@@ -119,4 +121,4 @@ def open_pipeline_backend(
     chosen = implementation(
         backend, PipelineBackend, BACKENDS, kind="pipeline backend", later=later
     )
-    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo)
+    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo, **options)

@@ -25,6 +25,7 @@ from mlops_actions.jsonio import write_json
 from mlops_actions.pipeline.backend import PipelineBackend, StepEvent
 from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
+from mlops_actions.pipeline.environments import Environments
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
 from mlops_actions.pipeline.inputs import resolve_inputs
 from mlops_actions.pipeline.liveness import this_process
@@ -61,8 +62,10 @@ class LocalRunner(PipelineBackend):
         on_event: Callable[[StepEvent], None] | None = None,
         echo: IO[str] | None = None,
         interpreter: str = sys.executable,
+        environments: Environments | None = None,
     ) -> None:
         self.state = state
+        self.environments = environments or Environments(state, "host")
         self.use_cache = use_cache
         self.on_event = on_event or (lambda event: None)
         self.echo = echo
@@ -155,7 +158,7 @@ class LocalRunner(PipelineBackend):
         args, key_inputs = self._bind_inputs(pipeline, job, values, done)
         code = digest.tree_digest(component.code) if component.code else None
         step.key = digest.step_key(
-            component.doc.data, code, key_inputs, f"{sys.version_info[:3]}"
+            component.doc.data, code, key_inputs, self.environments.key(job)
         )
         folder = Path(record.folder) / job.name
         step.log = str(folder / "logs" / "std_log.txt")
@@ -288,6 +291,9 @@ class LocalRunner(PipelineBackend):
             PATH=os.pathsep.join([str(Path(self.interpreter).parent), env["PATH"]]),
         )
         log_path = Path(record.folder) / job.name / "logs" / "std_log.txt"
+        argv, env = self.environments.wrap(
+            job, argv, env, cwd=cwd, interpreter=self.interpreter
+        )
         return process.run(
             argv,
             cwd=cwd,
