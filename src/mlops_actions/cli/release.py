@@ -43,6 +43,16 @@ FILE = click.Path(path_type=Path, dir_okay=False)
     metavar="NAME=VALUE",
     help="Override a pipeline input (repeatable).",
 )
+@click.option(
+    "--env",
+    type=click.Choice(["auto", "host", "venv", "container"]),
+    default="host",
+    show_default=True,
+    show_envvar=True,
+    help="Where the pipeline's steps run (as `mlops pipeline run --env`). host by "
+    "default here: the reference environments pin Azure's CUDA builds; auto "
+    "honours each step's declared environment.",
+)
 @options.host()
 @options.port()
 @click.pass_obj
@@ -51,6 +61,7 @@ def release(
     pipeline: Path,
     rules: Path,
     overrides: tuple[str, ...],
+    env: str,
     host: str,
     port: int,
 ) -> None:
@@ -63,6 +74,7 @@ def release(
     from mlops_actions.cli import render, report_gate
     from mlops_actions.deploy import open_deploy_target
     from mlops_actions.pipeline.backend import open_pipeline_backend
+    from mlops_actions.pipeline.environments import Environments
     from mlops_actions.pipeline.inputs import parse_overrides
     from mlops_actions.registry import open_registry
     from mlops_actions.release.loop import ReleaseRequest, release as run_release
@@ -88,7 +100,10 @@ def release(
     done = run_release(
         request,
         pipelines=open_pipeline_backend(
-            obj.backend, state=state, on_event=render.step_event
+            obj.backend,
+            state=state,
+            on_event=render.step_event,
+            environments=Environments(state, env, say=say),
         ),
         registry=open_registry(obj.backend),
         target=open_deploy_target("local", state=state, host=host, port=port),
