@@ -48,7 +48,8 @@ def validate(file: Path, as_json: bool) -> None:
     "overrides",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override a pipeline input (repeatable).",
+    help="Override a pipeline input, or a job's input as "
+    "jobs.NODE.inputs.NAME=VALUE (repeatable).",
 )
 @click.option(
     "--cache/--no-cache",
@@ -57,21 +58,39 @@ def validate(file: Path, as_json: bool) -> None:
     show_envvar=True,
     help="Reuse steps whose component, code and inputs are unchanged.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    show_envvar=True,
+    help="Steps run at once, where the graph allows  [default: the core count]",
+)
 @options.json_flag("Print the run record as JSON.")
 @click.pass_obj
 def run(
-    obj, file: Path, overrides: tuple[str, ...], cache: bool, as_json: bool
+    obj,
+    file: Path,
+    overrides: tuple[str, ...],
+    cache: bool,
+    jobs: int | None,
+    as_json: bool,
 ) -> None:
     """Run FILE's steps in dependency order and print the metrics and outputs.
 
-    With the local backend each step is a subprocess of this interpreter; its
+    With the local backend each step's command runs under bash, as on Azure ML,
+    with python meaning this interpreter, in a copy of its code folder; its
     folders live under .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow
     tracks to sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
+    Steps that do not read from each other run at the same time.
     """
     from mlops_actions.cli import render
     from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.checks import check_pipeline
-    from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
+    from mlops_actions.pipeline.inputs import (
+        parse_overrides,
+        resolve_inputs,
+        resolve_job_inputs,
+    )
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
     from mlops_actions.pipeline.validate import more_problems
@@ -85,6 +104,7 @@ def run(
         use_cache=cache,
         on_event=render.step_event if obj.verbosity >= 0 else None,
         echo=sys.stderr if obj.verbosity > 0 else None,
+        jobs=jobs,
     )
     values = parse_overrides(overrides)
     spec = load_pipeline(file)
@@ -92,6 +112,7 @@ def run(
     if problems := check_pipeline(spec):
         raise UsageError(f"{problems[0]}", detail=more_problems(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
+    resolve_job_inputs(spec, values)
     if obj.verbosity >= 0 and isinstance(backend, LocalRunner):
         render.run_header(spec, backend)  # where the local state and steps live
     submitted = backend.submit(spec, values)

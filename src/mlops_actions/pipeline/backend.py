@@ -106,11 +106,13 @@ def open_pipeline_backend(
     use_cache: bool = True,
     on_event: Callable[[StepEvent], None] | None = None,
     echo: IO[str] | None = None,
+    jobs: int | None = None,
 ) -> PipelineBackend:
     """The pipeline backend named ``backend`` (``local``).
 
     ``state`` is the folder for runs, cache and tracking (``.mlops``);
-    ``on_event`` receives each step's progress, ``echo`` the steps' output.
+    ``on_event`` receives each step's progress, ``echo`` the steps' output;
+    ``jobs``: how many steps may run at once (None: one per core).
     """
     later = {
         "azure": "--backend azure: Azure ML pipeline runs arrive with the Azure "
@@ -119,4 +121,4 @@ def open_pipeline_backend(
     chosen = implementation(
         backend, PipelineBackend, BACKENDS, kind="pipeline backend", later=later
     )
-    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo)
+    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo, jobs=jobs)
