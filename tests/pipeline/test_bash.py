@@ -214,3 +214,38 @@ def test_a_run_started_inside_the_code_folder_does_not_snapshot_its_state(
     assert result.code == 0, result
     seen = (only_run() / "look/outputs/out/seen.txt").read_text().split()
     assert seen == [".", "..", "component.yml", "step.py"]
+
+
+def test_an_azureml_pipeline_input_names_the_pipeline_input_to_set(
+    mlops, tmp_path, monkeypatch
+):
+    pipeline = write_pipeline(
+        tmp_path,
+        "ls ${{inputs.data}}",
+        {"read": {"inputs": {"data": "${{parent.inputs.raw}}"}}},
+        inputs={"raw": {"type": "uri_folder", "path": "azureml:raw-data:3"}},
+        component_inputs={"data": {"type": "uri_folder"}},
+    )
+    monkeypatch.chdir(tmp_path)
+    result = mlops("pipeline", "run", str(pipeline))
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == (
+        "error: jobs.read.inputs.data: azureml:raw-data:3 is an Azure ML data "
+        "asset; pass a local path with --set raw=PATH, or run it with "
+        "--backend azure"
+    )
+
+
+def test_changed_environment_variables_run_the_step_again(mlops, tmp_path, monkeypatch):
+    command = 'echo "$GREETING" > ${{outputs.out}}/said.txt'
+    pipeline = write_pipeline(
+        tmp_path, command, {"greet": {"environment_variables": {"GREETING": "a"}}}
+    )
+    monkeypatch.chdir(tmp_path)
+    assert mlops("pipeline", "run", str(pipeline)).code == 0
+    assert "1 steps, 1 reused" in mlops("pipeline", "run", str(pipeline)).out
+    pipeline.write_text(pipeline.read_text().replace("GREETING: a", "GREETING: b"))
+    again = mlops("pipeline", "run", str(pipeline))
+    assert "1 steps, 0 reused" in again.out
+    said = [p.read_text() for p in Path(".mlops/runs").glob("*/greet/outputs/*/*")]
+    assert sorted(said) == ["a\n", "b\n"]

@@ -4,12 +4,13 @@ Each step runs its component's command under ``bash -c``, as Azure ML runs it,
 in a snapshot of the component's code folder (see :mod:`.sandbox`), with
 ``${{inputs.*}}``/``${{outputs.*}}`` bound, shell-quoted, to values and to
 folders under ``<state>/runs/<run-id>/<step>/``. Independent steps run at the
-same time, up to ``jobs`` of them (see :mod:`.schedule`). A step whose
-component, code and inputs hash the same as an earlier completed step is
-reused instead of run. A step is only
-ever reused after its ``step.json`` says it completed, so a failed or
-interrupted step is never picked up later, and only while its outputs match
-what was recorded (see :mod:`.cache`). Each step's process group is ended on
+same time, up to ``jobs`` of them (see :mod:`.schedule`).
+
+A step whose component, code and inputs hash the same as an earlier completed
+step is reused instead of run. A step is only ever reused after its
+``step.json`` says it completed, so a failed or interrupted step is never
+picked up later, and only while its outputs match what was recorded (see
+:mod:`.cache`). Each step's process group is ended on
 every way out of the run (see :mod:`mlops_actions.process`).
 """
 
@@ -47,9 +48,10 @@ from mlops_actions.registry.store import Store, sqlite_path
 from mlops_actions.settings import default_tracking_uri
 
 LOG_TAIL_LINES = 20
-#: MLflow's default artifact root for stores it opens (read by MLflow 2 and 3
-#: when a client opens a database store); without it runs of a new
-#: experiment put artifacts in ``./mlruns`` of the step's working folder.
+#: The default artifact root MLflow's client gives a database store it opens
+#: (``mlflow.tracking._tracking_service.utils``; a private name, so the
+#: snapshot folder is what keeps the user's tree clean if it ever goes):
+#: without it an experiment a step creates keeps artifacts in ``./mlruns``.
 ARTIFACT_ROOT_VARIABLE = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 
 
@@ -230,27 +232,8 @@ class LocalRunner(PipelineBackend):
         step.log = str(folder / "logs" / "std_log.txt")
         cache = StepCache(self.state)
         if self.use_cache and component.deterministic:
-            found = cache.lookup(step.key)
-            if isinstance(found, Hit):
-                step.status = "reused"
-                step.reused_from = found.run_id
-                step.outputs = found.step["outputs"]
-                step.digests = found.step["digests"]
-                self.on_event(
-                    StepEvent(job.name, index, total, "reused", 0.0, step.reused_from)
-                )
+            if self._reused(cache, job.name, step, index, total):
                 return
-            if isinstance(found, Changed):
-                self.on_event(
-                    StepEvent(
-                        job.name,
-                        index,
-                        total,
-                        "changed",
-                        reused_from=found.run_id,
-                        reason=found.reason,
-                    )
-                )
         outputs = {}
         for name in component.outputs:
             path = folder / "outputs" / name
@@ -292,6 +275,32 @@ class LocalRunner(PipelineBackend):
         self._finish(folder, step)
         cache.store(step.key, record.run_id, folder / "step.json", stats)
         self.on_event(StepEvent(job.name, index, total, "completed", step.seconds))
+
+    def _reused(
+        self, cache: StepCache, name: str, step: StepRecord, index: int, total: int
+    ) -> bool:
+        """Whether the cache had the step: its record then points at the
+        outputs of the run that made them."""
+        found = cache.lookup(step.key)
+        if isinstance(found, Hit):
+            step.status = "reused"
+            step.reused_from = found.run_id
+            step.outputs = found.step["outputs"]
+            step.digests = found.step["digests"]
+            self.on_event(StepEvent(name, index, total, "reused", 0.0, found.run_id))
+            return True
+        if isinstance(found, Changed):
+            self.on_event(
+                StepEvent(
+                    name,
+                    index,
+                    total,
+                    "changed",
+                    reused_from=found.run_id,
+                    reason=found.reason,
+                )
+            )
+        return False
 
     def _bind_inputs(
         self,
