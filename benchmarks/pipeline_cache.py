@@ -50,21 +50,19 @@ def run_pipeline(
     return json.loads(out.stdout)
 
 
-def by_hand(
-    record: dict, scratch: Path, env: dict[str, str], cwds: dict[str, Path]
-) -> float:
-    """Run every step's command directly, outputs redirected to ``scratch``."""
+def by_hand(record: dict, scratch: Path, env: dict[str, str]) -> float:
+    """Run every step's command (``bash -c ...``) directly, outputs redirected
+    to ``scratch``, in the snapshot of its code the cold run made."""
     run_folder = record["folder"]
     total = 0.0
     for step in record["steps"]:
         argv = [arg.replace(run_folder, str(scratch)) for arg in step["argv"]]
-        for arg in argv:
-            if arg.startswith(str(scratch)):
-                Path(arg).mkdir(parents=True, exist_ok=True)
+        for path in step["outputs"].values():
+            Path(path.replace(run_folder, str(scratch))).mkdir(parents=True)
         began = time.perf_counter()
         subprocess.run(
             argv,
-            cwd=cwds[step["name"]],
+            cwd=Path(run_folder, step["name"], "code"),
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -169,14 +167,20 @@ def main() -> None:
         "--pipeline", type=Path, default=ROOT / "pipelines/pipeline.yml"
     )
     parser.add_argument("--set", dest="sets", action="append", default=[])
+    parser.add_argument(
+        "--env",
+        default="host",
+        help="--env of the runner rows (host: the reference environments pin "
+        "Azure's CUDA builds); the env rows build their own fixture's venv",
+    )
     args = parser.parse_args()
     spec = load_pipeline(args.pipeline)
-    cwds = {name: job.component.code for name, job in spec.jobs.items()}
     # Load the heavy modules once so neither contender pays a cold page cache.
     subprocess.run([sys.executable, "-c", "import torch, mlflow, sklearn"], check=False)
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
         Path(tmp, "state").mkdir()
         env = {**os.environ, "MLOPS_HOME": str(Path(tmp, "state"))}
+        env["MLOPS_PIPELINE_RUN_ENV"] = args.env
         env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/runner.db"
         began = time.perf_counter()
         cold = run_pipeline(args.pipeline, args.sets, env)
@@ -188,9 +192,13 @@ def main() -> None:
         began = time.perf_counter()
         run_pipeline(args.pipeline, args.sets, env, "--no-cache")
         again_s = time.perf_counter() - began
-        # Same commands, same cwd, the same (made) tracking database.
+        # Same commands, same snapshot folders, the same (made) database.
         hand_env = {**env, "MLFLOW_EXPERIMENT_NAME": spec.experiment}
-        hand_s = by_hand(cold, Path(tmp, "by-hand"), hand_env, cwds)
+        # python in a command means this interpreter, as the runner makes it.
+        hand_env["PATH"] = os.pathsep.join(
+            [str(Path(sys.executable).parent), env["PATH"]]
+        )
+        hand_s = by_hand(cold, Path(tmp, "by-hand"), hand_env)
         rows = env_rows(Path(tmp), env)
     steps = len(cold["steps"])
     print(f"pipeline {args.pipeline} ({steps} steps)")

@@ -67,7 +67,8 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     "overrides",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override a pipeline input (repeatable).",
+    help="Override a pipeline input, or a job's input as "
+    "jobs.NODE.inputs.NAME=VALUE (repeatable).",
 )
 @click.option(
     "--cache/--no-cache",
@@ -86,6 +87,13 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     "environment's pip dependencies), container (its image under podman); auto: "
     "venv when the environment lists pip dependencies, else host.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    show_envvar=True,
+    help="Steps run at once, where the graph allows  [default: the core count]",
+)
 @options.json_flag("Print the run record as JSON.")
 @click.pass_obj
 def run(
@@ -94,20 +102,27 @@ def run(
     overrides: tuple[str, ...],
     cache: bool,
     env: str,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
     """Run FILE's steps in dependency order and print the metrics and outputs.
 
-    With the local backend each step is a subprocess, in the environment
-    --env picks (venvs cached under .mlops/envs/); its folders live under
-    .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow tracks to
-    sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
+    With the local backend each step's command runs under bash, as on Azure ML,
+    in the environment --env picks (venvs cached under .mlops/envs/; on the
+    host, python means this interpreter), in a copy of its code folder; its
+    folders live under .mlops/runs/<run-id>/ (MLOPS_HOME moves .mlops) and MLflow
+    tracks to sqlite:///.mlops/mlflow.db unless MLFLOW_TRACKING_URI is set.
+    Steps that do not read from each other run at the same time.
     """
     from mlops_actions.cli import render
     from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.checks import check_pipeline
     from mlops_actions.pipeline.environments import Environments
-    from mlops_actions.pipeline.inputs import parse_overrides, resolve_inputs
+    from mlops_actions.pipeline.inputs import (
+        parse_overrides,
+        resolve_inputs,
+        resolve_job_inputs,
+    )
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
     from mlops_actions.pipeline.validate import more_problems
@@ -124,6 +139,7 @@ def run(
         on_event=render.step_event if obj.verbosity >= 0 else None,
         echo=sys.stderr if obj.verbosity > 0 else None,
         environments=environments,
+        jobs=jobs,
     )
     values = parse_overrides(overrides)
     spec = load_pipeline(file)
@@ -131,6 +147,7 @@ def run(
     if problems := check_pipeline(spec):
         raise UsageError(f"{problems[0]}", detail=more_problems(problems))
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
+    resolve_job_inputs(spec, values)
     if isinstance(backend, LocalRunner):
         # Refuses an environment that cannot be had before any step starts.
         where = environments.header(list(spec.jobs.values()))

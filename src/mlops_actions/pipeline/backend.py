@@ -106,13 +106,15 @@ def open_pipeline_backend(
     use_cache: bool = True,
     on_event: Callable[[StepEvent], None] | None = None,
     echo: IO[str] | None = None,
+    jobs: int | None = None,
     **options: Any,
 ) -> PipelineBackend:
     """The pipeline backend named ``backend`` (``local``).
 
     ``state`` is the folder for runs, cache and tracking (``.mlops``);
     ``on_event`` receives each step's progress, ``echo`` the steps' output;
-    ``options`` go to that backend alone (the local one's ``environments``).
+    ``jobs``: how many steps may run at once (None: one per core); ``options``
+    go to that backend alone (the local one's ``environments``).
     """
     later = {
         "azure": "--backend azure: Azure ML pipeline runs arrive with the Azure "
@@ -121,4 +123,11 @@ def open_pipeline_backend(
     chosen = implementation(
         backend, PipelineBackend, BACKENDS, kind="pipeline backend", later=later
     )
-    return chosen(state, use_cache=use_cache, on_event=on_event, echo=echo, **options)
+    return chosen(
+        state,
+        use_cache=use_cache,
+        on_event=on_event,
+        echo=echo,
+        jobs=jobs,
+        **options,
+    )

@@ -1,7 +1,9 @@
 """The ``${{...}}`` bindings of Azure ML CLI v2 YAML, and command rendering.
 
-Commands run without a shell: the template is split into tokens first and
-values are substituted inside tokens, so a value can never become shell syntax.
+Commands run under bash, as Azure ML runs them, so ``$VAR``, ``&&`` and pipes
+in a command work. Every substituted value is shell-quoted for the quoting it
+lands in (bare, inside ``'...'`` or inside ``"..."``), so a value can never
+become shell syntax: it always reaches the step as one verbatim word part.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def command_references(command: str) -> list[tuple[str, str]]:
 
 def render_command(
     command: str, inputs: Mapping[str, str | None], outputs: Mapping[str, str]
-) -> list[str]:
-    """Argument vector for ``command`` with every reference substituted.
+) -> str:
+    """The bash command line for ``command`` with every reference substituted.
 
     An optional part ``$[[...]]`` is dropped when an input it names is unset.
     """
@@ -78,8 +80,10 @@ def render_command(
         return part
 
     command = OPTIONAL_PART.sub(keep_optional, command)
-
-    def value(match: re.Match[str]) -> str:
+    pieces = []
+    at = 0
+    for match in EXPRESSION.finditer(command):
+        pieces.append(command[at : match.start()])
         m = COMMAND_REF.fullmatch(match.group(1))
         if not m:
             raise KeyError(match.group(1))
@@ -87,6 +91,25 @@ def render_command(
         found = inputs.get(name) if kind == "inputs" else outputs.get(name)
         if found is None:
             raise KeyError(f"{kind}.{name}")
-        return found
+        # Close the quotes the value sits in, add it quoted, reopen them.
+        quote = _open_quote("".join(pieces))
+        pieces.append(f"{quote}{shlex.quote(found)}{quote}")
+        at = match.end()
+    pieces.append(command[at:])
+    return "".join(pieces)
 
-    return [EXPRESSION.sub(value, token) for token in shlex.split(command)]
+
+def _open_quote(text: str) -> str:
+    """The quote (``'``, ``"`` or none) still open at the end of bash ``text``."""
+    quote = ""
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+    return quote

@@ -1,7 +1,12 @@
-"""Pipeline input values: the file's literals, with ``--set`` overrides applied."""
+"""Pipeline input values: the file's literals, with ``--set`` overrides applied.
+
+``--set NAME=VALUE`` sets a pipeline input; ``--set jobs.NODE.inputs.NAME=VALUE``
+sets one job's input, in place of what the pipeline file binds it to.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +15,7 @@ from mlops_actions.pipeline.expressions import Binding, parse_binding
 from mlops_actions.pipeline.spec import Pipeline, input_type, input_value
 from mlops_actions.redact import redact
 
+JOB_INPUT = re.compile(r"jobs\.([^.]+)\.inputs\.([^.]+)")
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
 
@@ -27,7 +33,8 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def resolve_inputs(pipeline: Pipeline, overrides: dict[str, str]) -> dict[str, Any]:
     """Every pipeline input's value, typed; data paths made absolute."""
-    unknown = sorted(set(overrides) - set(pipeline.inputs))
+    mine = {k: v for k, v in overrides.items() if not k.startswith("jobs.")}
+    unknown = sorted(set(mine) - set(pipeline.inputs))
     if unknown:
         known = ", ".join(pipeline.inputs) or "none"
         raise UsageError(
@@ -37,17 +44,49 @@ def resolve_inputs(pipeline: Pipeline, overrides: dict[str, str]) -> dict[str, A
     values: dict[str, Any] = {}
     for name, raw in pipeline.inputs.items():
         declared = input_type(raw) or "string"
-        if name in overrides:
-            values[name] = coerce(name, overrides[name], declared, Path.cwd())
+        if name in mine:
+            values[name] = coerce(name, mine[name], declared, Path.cwd())
         else:
             value = input_value(raw)
             if isinstance(raw, dict) and "path" in raw and value is not None:
                 value = _absolute(str(value), pipeline.path.parent)
             values[name] = value
-    for name in overrides:
+    for name in mine:
         if refused := _refused(pipeline, name, values[name]):
-            raise UsageError(redact(f"--set {name}={overrides[name]}: {refused}"))
+            raise UsageError(redact(f"--set {name}={mine[name]}: {refused}"))
     return values
+
+
+def resolve_job_inputs(
+    pipeline: Pipeline, overrides: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The ``--set jobs.NODE.inputs.NAME=VALUE`` values per job, typed as the
+    job's component declares the input and checked against its limits."""
+    found: dict[str, dict[str, Any]] = {}
+    for key, text in overrides.items():
+        if not key.startswith("jobs."):
+            continue
+        match = JOB_INPUT.fullmatch(key)
+        if not match:
+            raise UsageError(f"--set {key}: expected jobs.NODE.inputs.NAME=VALUE")
+        node, name = match.groups()
+        job = pipeline.jobs.get(node)
+        if job is None:
+            known = ", ".join(pipeline.jobs)
+            raise UsageError(
+                f"--set {key}: {pipeline.path} has no job {node!r} (known: {known})"
+            )
+        ports = job.component.inputs if job.component else {}
+        if name not in ports:
+            known = ", ".join(ports) or "none"
+            raise UsageError(
+                f"--set {key}: job {node} has no input {name!r} (known: {known})"
+            )
+        value = coerce(key, text, ports[name].type, Path.cwd())
+        if refused := ports[name].refuses(value):
+            raise UsageError(redact(f"--set {key}={text}: {refused}"))
+        found.setdefault(node, {})[name] = value
+    return found
 
 
 def _refused(pipeline: Pipeline, name: str, value: Any) -> str | None:
@@ -92,6 +131,6 @@ def coerce(name: str, text: str, declared: str, base: Path) -> Any:
 
 
 def _absolute(path: str, base: Path) -> str:
-    if "://" in path and not path.startswith("file://"):
+    if path.startswith("azureml:") or "://" in path and not path.startswith("file://"):
         return path
     return str((base / path.removeprefix("file://")).resolve())

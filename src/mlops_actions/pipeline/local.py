@@ -1,20 +1,27 @@
 """The local backend: a pipeline's steps as subprocesses, with a step cache.
 
-Each step runs its component's command (no shell) in the component's code
-folder, with ``${{inputs.*}}``/``${{outputs.*}}`` bound to folders under
-``<state>/runs/<run-id>/<step>/``. A step whose component, code and inputs hash
-the same as an earlier completed step is reused instead of run. A step is only
-ever reused after its ``step.json`` says it completed, so a failed or
-interrupted step is never picked up later, and only while its outputs match
-what was recorded (see :mod:`.cache`). Each step's process group is ended on
+Each step runs its component's command under ``bash -c``, as Azure ML runs it,
+in a snapshot of the component's code folder (see :mod:`.sandbox`), with
+``${{inputs.*}}``/``${{outputs.*}}`` bound, shell-quoted, to values and to
+folders under ``<state>/runs/<run-id>/<step>/``. Independent steps run at the
+same time, up to ``jobs`` of them (see :mod:`.schedule`).
+
+A step whose component, code and inputs hash the same as an earlier completed
+step is reused instead of run. A step is only ever reused after its
+``step.json`` says it completed, so a failed or interrupted step is never
+picked up later, and only while its outputs match what was recorded (see
+:mod:`.cache`). Each step's process group is ended on
 every way out of the run (see :mod:`mlops_actions.process`).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -27,10 +34,12 @@ from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
 from mlops_actions.pipeline.environments import Environments
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
-from mlops_actions.pipeline.inputs import resolve_inputs
+from mlops_actions.pipeline.inputs import resolve_inputs, resolve_job_inputs
 from mlops_actions.pipeline.liveness import this_process
 from mlops_actions.pipeline.local_run import LocalRun
 from mlops_actions.pipeline.runs import find_metrics, new_run_id
+from mlops_actions.pipeline.sandbox import python_shims, snapshot
+from mlops_actions.pipeline.schedule import can_overlap, dependencies, run_steps
 from mlops_actions.pipeline.spec import Job, Pipeline
 from mlops_actions.pipeline.validate import local_refusals, more_problems
 from mlops_actions.records.base import write_record
@@ -41,6 +50,11 @@ from mlops_actions.registry.store import Store, sqlite_path
 from mlops_actions.settings import default_tracking_uri
 
 LOG_TAIL_LINES = 20
+#: The default artifact root MLflow's client gives a database store it opens
+#: (``mlflow.tracking._tracking_service.utils``; a private name, so the
+#: snapshot folder is what keeps the user's tree clean if it ever goes):
+#: without it an experiment a step creates keeps artifacts in ``./mlruns``.
+ARTIFACT_ROOT_VARIABLE = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 
 
 class LocalRunner(PipelineBackend):
@@ -63,13 +77,21 @@ class LocalRunner(PipelineBackend):
         echo: IO[str] | None = None,
         interpreter: str = sys.executable,
         environments: Environments | None = None,
+        jobs: int | None = None,
     ) -> None:
         self.state = state
         self.environments = environments or Environments(state, "host")
         self.use_cache = use_cache
-        self.on_event = on_event or (lambda event: None)
+        self._on_event = on_event or (lambda event: None)
         self.echo = echo
         self.interpreter = interpreter
+        self.jobs = jobs or os.cpu_count() or 1
+        self._lock = threading.Lock()  # steps report from worker threads
+        self._prefix = False
+
+    def on_event(self, event: StepEvent) -> None:
+        with self._lock:
+            self._on_event(event)
 
     def submit(self, pipeline: Pipeline, overrides: dict[str, str]) -> LocalRun:
         """Run ``pipeline`` here and now; the returned run has completed."""
@@ -83,6 +105,7 @@ class LocalRunner(PipelineBackend):
         if refused := local_refusals(pipeline, overrides):
             raise UsageError(str(refused[0]), detail=more_problems(refused))
         values = resolve_inputs(pipeline, overrides)
+        job_values = resolve_job_inputs(pipeline, overrides)
         started = time.monotonic()
         run_id = new_run_id()
         folder = self.state / "runs" / run_id
@@ -94,7 +117,7 @@ class LocalRunner(PipelineBackend):
             file=str(pipeline.path),
             folder=str(folder),
             status="running",
-            inputs=redact_value(values),
+            inputs=redact_value({**values, **_flat(job_values)}),
             experiment=pipeline.experiment,
             steps=[StepRecord(name=name, status="pending") for name in order],
             not_used_locally=not_used_locally(pipeline),
@@ -102,11 +125,7 @@ class LocalRunner(PipelineBackend):
         )
         write_json(folder / "run.json", record.to_json())
         try:
-            with process.Guard() as guard:
-                for index, step in enumerate(record.steps, 1):
-                    job = pipeline.jobs[step.name]
-                    self._step(pipeline, job, values, record, step, index, guard)
-                    write_json(folder / "run.json", record.to_json())
+            self._run_steps(pipeline, values, job_values, record)
         except BaseException:
             record.status = next(
                 (s.status for s in record.steps if s.status in ("failed", "cancelled")),
@@ -124,6 +143,57 @@ class LocalRunner(PipelineBackend):
         record.seconds = round(time.monotonic() - started, 3)
         write_json(folder / "run.json", record.to_json())
         return record
+
+    def _run_steps(
+        self,
+        pipeline: Pipeline,
+        values: dict[str, Any],
+        job_values: dict[str, dict[str, Any]],
+        record: RunRecord,
+    ) -> None:
+        """Every step, as wide as the graph and ``jobs`` allow; the first
+        error raised once every started step has ended."""
+        deps = dependencies(pipeline)
+        self._prefix = self.jobs > 1 and can_overlap(deps)
+        steps = {s.name: s for s in record.steps}
+        index = {s.name: i for i, s in enumerate(record.steps, 1)}
+        settings = pipeline.doc.data.get("settings") or {}
+        keep_going = bool(settings.get("continue_on_step_failure", False))
+        run_json = Path(record.folder) / "run.json"
+        python_shims(Path(record.folder) / ".bin", self.interpreter)
+        with process.Guard() as guard, process.recorded_signals() as stop:
+
+            def one(name: str) -> None:
+                job = pipeline.jobs[name]
+                given = job_values.get(name, {})
+                self._step(
+                    pipeline,
+                    job,
+                    values,
+                    given,
+                    record,
+                    steps[name],
+                    index[name],
+                    guard,
+                    stop,
+                )
+
+            errors = run_steps(
+                list(steps),
+                deps,
+                one,
+                jobs=self.jobs,
+                keep_going=keep_going,
+                stop=stop,
+                after=lambda: write_json(run_json, record.to_json()),
+            )
+            if errors:
+                raise errors[0]
+            if stop:
+                raise BackendError(
+                    f"interrupted ({signal.Signals(stop[0]).name}) "
+                    "between steps: the steps left did not run"
+                )
 
     def _tracking_uri(self) -> str:
         return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(self.state)
@@ -146,17 +216,21 @@ class LocalRunner(PipelineBackend):
         pipeline: Pipeline,
         job: Job,
         values: dict[str, Any],
+        given: dict[str, Any],
         record: RunRecord,
         step: StepRecord,
         index: int,
         guard: process.Guard,
+        stop: list[int],
     ) -> None:
         component = job.component
         assert component is not None  # check_pipeline refused the pipeline otherwise
         total = len(record.steps)
         done = {s.name: s for s in record.steps}
-        args, key_inputs = self._bind_inputs(pipeline, job, values, done)
+        args, key_inputs = self._bind_inputs(pipeline, job, values, given, done)
         code = digest.tree_digest(component.code) if component.code else None
+        if variables := environment_variables(pipeline, job):
+            key_inputs["<environment_variables>"] = variables  # no input's name
         step.key = digest.step_key(
             component.doc.data, code, key_inputs, self.environments.key(job)
         )
@@ -164,51 +238,34 @@ class LocalRunner(PipelineBackend):
         step.log = str(folder / "logs" / "std_log.txt")
         cache = StepCache(self.state)
         if self.use_cache and component.deterministic:
-            found = cache.lookup(step.key)
-            if isinstance(found, Hit):
-                step.status = "reused"
-                step.reused_from = found.run_id
-                step.outputs = found.step["outputs"]
-                step.digests = found.step["digests"]
-                self.on_event(
-                    StepEvent(job.name, index, total, "reused", 0.0, step.reused_from)
-                )
+            if self._reused(cache, job.name, step, index, total):
                 return
-            if isinstance(found, Changed):
-                self.on_event(
-                    StepEvent(
-                        job.name,
-                        index,
-                        total,
-                        "changed",
-                        reused_from=found.run_id,
-                        reason=found.reason,
-                    )
-                )
         outputs = {}
         for name in component.outputs:
             path = folder / "outputs" / name
             path.mkdir(parents=True, exist_ok=True)
             outputs[name] = str(path.resolve())
-        argv = render_command(component.command, args, outputs)
-        if Path(argv[0]).name in ("python", "python3"):
-            argv[0] = self.interpreter
+        command = render_command(component.command, args, outputs)
+        argv = ["bash", "-c", command]
         step.status = "running"
         step.outputs = outputs
         step.argv = redact_value(argv)
+        step.started = _now()
         self.on_event(StepEvent(job.name, index, total, "started"))
         began = time.monotonic()
+        cwd = snapshot(component.code, folder / "code", self.state)
+        env = self._step_env(pipeline, job, record)
         try:
-            rc = self._execute(
-                argv, component.code or pipeline.path.parent, job, record, guard
-            )
+            rc = self._execute(argv, cwd, env, job, record, guard, stop)
         except (process.Interrupted, process.TimedOut, process.CannotStart) as exc:
             interrupted = isinstance(exc, process.Interrupted)
             step.status = "cancelled" if interrupted else "failed"
             step.seconds = round(time.monotonic() - began, 3)
+            step.ended = _now()
             self._finish(folder, step)
             self.on_event(StepEvent(job.name, index, total, step.status, step.seconds))
             raise _stopped_error(job, exc) from None
+        step.ended = _now()
         step.seconds = round(time.monotonic() - began, 3)
         step.returncode = rc
         if rc != 0:
@@ -225,20 +282,50 @@ class LocalRunner(PipelineBackend):
         cache.store(step.key, record.run_id, folder / "step.json", stats)
         self.on_event(StepEvent(job.name, index, total, "completed", step.seconds))
 
+    def _reused(
+        self, cache: StepCache, name: str, step: StepRecord, index: int, total: int
+    ) -> bool:
+        """Whether the cache had the step: its record then points at the
+        outputs of the run that made them."""
+        found = cache.lookup(step.key)
+        if isinstance(found, Hit):
+            step.status = "reused"
+            step.reused_from = found.run_id
+            step.outputs = found.step["outputs"]
+            step.digests = found.step["digests"]
+            self.on_event(StepEvent(name, index, total, "reused", 0.0, found.run_id))
+            return True
+        if isinstance(found, Changed):
+            self.on_event(
+                StepEvent(
+                    name,
+                    index,
+                    total,
+                    "changed",
+                    reused_from=found.run_id,
+                    reason=found.reason,
+                )
+            )
+        return False
+
     def _bind_inputs(
         self,
         pipeline: Pipeline,
         job: Job,
         values: dict[str, Any],
+        given: dict[str, Any],
         done: dict[str, StepRecord],
     ) -> tuple[dict[str, str | None], dict[str, Any]]:
-        """Command values per input, and what of them goes into the cache key."""
+        """Command values per input, and what of them goes into the cache key.
+
+        ``given``: this job's inputs set with ``--set jobs.NODE.inputs.NAME``.
+        """
         component = job.component
         assert component is not None
         args: dict[str, str | None] = {}
         key: dict[str, Any] = {}
         for name, port in component.inputs.items():
-            raw = job.inputs.get(name, port.default)
+            raw = given[name] if name in given else job.inputs.get(name, port.default)
             binding = parse_binding(raw)
             if isinstance(binding, Binding) and binding.kind == "job-output":
                 upstream = done[binding.job or ""]
@@ -248,7 +335,9 @@ class LocalRunner(PipelineBackend):
             if isinstance(binding, Binding):  # parent-input
                 value = values[binding.name]
             elif isinstance(raw, dict):
-                value = str((pipeline.path.parent / str(raw.get("path"))).resolve())
+                value = str(raw.get("path"))
+                if not value.startswith("azureml:"):
+                    value = str((pipeline.path.parent / value).resolve())
             else:
                 value = raw
             if value is None:
@@ -263,6 +352,8 @@ class LocalRunner(PipelineBackend):
             )
             if local is not None:
                 key[name] = {"value": value, "data": digest.tree_digest(local)}
+            elif port.is_data and str(value).startswith("azureml:"):
+                raise UsageError(_asset_error(job, name, str(value), raw))
             elif port.is_data:
                 raise UsageError(
                     f"jobs.{job.name}.inputs.{name}: {redact(str(value))} not found; "
@@ -270,16 +361,18 @@ class LocalRunner(PipelineBackend):
                 )
         return args, key
 
-    def _execute(
-        self,
-        argv: list[str],
-        cwd: Path,
-        job: Job,
-        record: RunRecord,
-        guard: process.Guard,
-    ) -> int:
+    def _step_env(self, pipeline: Pipeline, job: Job, record: RunRecord) -> dict:
+        """The step's environment: ours, MLflow's, then the job's own
+        ``environment_variables`` (component's, then job's), as Azure sets them."""
         env = dict(os.environ)
-        env.setdefault("MLFLOW_TRACKING_URI", self._tracking_uri())
+        uri = env.setdefault("MLFLOW_TRACKING_URI", self._tracking_uri())
+        if sqlite_path(uri) is not None:
+            # Runs of experiments the steps create store artifacts beside the
+            # database, not in ./mlruns of the step's folder (MLflow's default).
+            env.setdefault(
+                ARTIFACT_ROOT_VARIABLE, str(self.state.resolve() / "artifacts")
+            )
+        shims = Path(record.folder) / ".bin"  # made by _run_steps
         env.update(
             MLFLOW_EXPERIMENT_NAME=env.get("MLFLOW_EXPERIMENT_NAME")
             or record.experiment,
@@ -288,21 +381,53 @@ class LocalRunner(PipelineBackend):
             MLOPS_WORKDIR=os.getcwd(),
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONUNBUFFERED="1",
-            PATH=os.pathsep.join([str(Path(self.interpreter).parent), env["PATH"]]),
+            PATH=os.pathsep.join(
+                [str(shims), str(Path(self.interpreter).parent), env["PATH"]]
+            ),
         )
+        env.update(environment_variables(pipeline, job))
+        return env
+
+    def _execute(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        job: Job,
+        record: RunRecord,
+        guard: process.Guard,
+        stop: list[int],
+    ) -> int:
+        """Start the step's process (the one place a step is started) and wait."""
         log_path = Path(record.folder) / job.name / "logs" / "std_log.txt"
         argv, env = self.environments.wrap(
             job, argv, env, cwd=cwd, interpreter=self.interpreter
         )
+        prefixed = self.echo is not None and self._prefix
         return process.run(
             argv,
             cwd=cwd,
             env=env,
             log=log_path,
             guard=guard,
-            echo=self.echo,
+            echo=None if prefixed else self.echo,
+            on_line=self._prefixed(job.name) if prefixed else None,
             timeout=job.timeout,
+            stop=stop,
         ).returncode
+
+    def _prefixed(self, name: str) -> Callable[[str], None]:
+        """Echo of a step's lines, each after ``[name]``, for steps that may
+        run beside others: their lines would be told apart by nothing else."""
+        out = self.echo
+        assert out is not None
+
+        def on_line(line: str) -> None:
+            with self._lock:
+                out.write(f"[{name}] {line}\n")
+                out.flush()
+
+        return on_line
 
     def _finish(self, folder: Path, step: StepRecord) -> None:
         write_record(folder / "step.json", StepFile.of(step))
@@ -343,17 +468,102 @@ def _local_path(value: str | None) -> Path | None:
 
 
 def not_used_locally(pipeline: Pipeline) -> list[str]:
-    """The compute targets and environments the jobs name, as ``kind value``."""
+    """What the jobs ask of Azure ML that runs nowhere here, as ``kind value``:
+    compute targets, environments (named or inline), distribution, resources."""
     seen: list[str] = []
     for job in pipeline.jobs.values():
-        env = job.component.environment if job.component else None
+        raw = _raw_job(pipeline, job.name)
+        data = job.component.doc.data if job.component else {}
+        env = raw.get("environment") or (
+            job.component.environment if job.component else None
+        )
         if job.component and isinstance(env, str) and env.startswith("file:"):
             path = (job.component.path.parent / env.removeprefix("file:")).resolve()
             env = os.path.relpath(path)
-        for what, value in (("compute", job.compute), ("environment", env)):
+        found = [
+            ("compute", job.compute),
+            ("environment", env if isinstance(env, str) else _inline(env)),
+            ("distribution", _distribution(raw.get("distribution"))),
+            ("distribution", _distribution(data.get("distribution"))),
+            ("resources", _resources(raw.get("resources"))),
+            ("resources", _resources(data.get("resources"))),
+        ]
+        for what, value in found:
             if value and isinstance(value, str) and f"{what} {value}" not in seen:
                 seen.append(f"{what} {value}")
     return seen
+
+
+def _inline(env: Any) -> str | None:
+    """An inline ``environment:`` mapping, named by what it is built from."""
+    if not isinstance(env, dict):
+        return None
+    build = env.get("build")
+    base = env.get("image") or (build.get("path") if isinstance(build, dict) else None)
+    return f"inline ({base})" if base else "inline"
+
+
+def _distribution(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    return str(value.get("type") or "set")
+
+
+def _resources(value: Any) -> str | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    return ", ".join(f"{k}={v}" for k, v in value.items())
+
+
+def _raw_job(pipeline: Pipeline, name: str) -> dict[str, Any]:
+    """The job's mapping as the pipeline file writes it."""
+    jobs = pipeline.doc.data.get("jobs") or {}
+    raw = jobs.get(name) if isinstance(jobs, dict) else None
+    return raw if isinstance(raw, dict) else {}
+
+
+def environment_variables(pipeline: Pipeline, job: Job) -> dict[str, str]:
+    """The ``environment_variables`` of the job's component, then of the job
+    (the job's win), as text: what Azure ML sets in the step's process."""
+    found: dict[str, str] = {}
+    data = job.component.doc.data if job.component else {}
+    for source in (data, _raw_job(pipeline, job.name)):
+        variables = source.get("environment_variables")
+        if isinstance(variables, dict):
+            found.update({str(k): _text(v) for k, v in variables.items()})
+    return found
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _asset_error(job: Job, name: str, value: str, raw: Any) -> str:
+    """What to do about an ``azureml:`` data input, which only Azure resolves."""
+    binding = parse_binding(raw)
+    target = (
+        binding.name
+        if isinstance(binding, Binding) and binding.kind == "parent-input"
+        else f"jobs.{job.name}.inputs.{name}"
+    )
+    return (
+        f"jobs.{job.name}.inputs.{name}: {redact(value)} is an Azure ML data "
+        f"asset; pass a local path with --set {target}=PATH, or run it with "
+        "--backend azure"
+    )
+
+
+def _flat(job_values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``--set jobs.NODE.inputs.NAME`` values under those names."""
+    return {
+        f"jobs.{job}.inputs.{name}": value
+        for job, given in job_values.items()
+        for name, value in given.items()
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
 
 
 def _pipeline_outputs(pipeline: Pipeline, record: RunRecord) -> dict[str, str]:

@@ -31,6 +31,7 @@ from mlops_actions.process.supervise import (
     Interrupted,
     ProcessError,
     TimedOut,
+    recorded_signals,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ProcessId",
     "TimedOut",
     "capture",
+    "recorded_signals",
     "run",
     "spawn",
     "start_time",

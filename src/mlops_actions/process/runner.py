@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -84,6 +84,7 @@ def run(
     grace: float = KILL_GRACE_S,
     guard: Guard | None = None,
     tail_lines: int = TAIL_LINES,
+    stop: list[int] | None = None,
 ) -> Finished:
     """Run ``argv`` (no shell) to its end, stdout and stderr merged into
     ``log`` (a temporary file when None) and, as they come, to ``echo`` and,
@@ -93,6 +94,10 @@ def run(
     run starts its own. Raises :class:`CannotStart`, :class:`TimedOut` past
     ``timeout`` seconds, :class:`Interrupted` on SIGINT/SIGTERM; the last two
     after ending the process group, which a normal exit ends too.
+
+    ``stop``: signals recorded by the caller (the main thread, for runs in
+    worker threads, which cannot set handlers); a signal added to it while the
+    command runs stops it as if this run had received it.
     """
     argv = tuple(argv)
     with ExitStack() as stack:
@@ -106,7 +111,7 @@ def run(
             path.parent.mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
         outcome, returncode, signum = _run_logged(
-            argv, path, cwd, env, echo, on_line, timeout, grace, guard
+            argv, path, cwd, env, echo, on_line, timeout, grace, guard, stop
         )
         seconds = time.monotonic() - began
         lines = tuple(logs.tail(path, tail_lines))
@@ -129,11 +134,13 @@ def _run_logged(
     timeout: float | None,
     grace: float,
     guard: Guard,
+    stop: list[int] | None,
 ) -> tuple[Outcome, int | None, int]:
     """How the run ended, the exit code and the first signal recorded."""
     guard.start()  # before the command, so that it is guarded from its start
     teeing = echo is not None or on_line is not None
-    with path.open("wb") as sink, recorded_signals() as received:
+    signals = recorded_signals() if stop is None else nullcontext(stop)
+    with path.open("wb") as sink, signals as received:
         proc = _start(argv, cwd, env, subprocess.PIPE if teeing else sink)
         reader = None
         try:

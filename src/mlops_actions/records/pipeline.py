@@ -39,6 +39,12 @@ class StepRecord(Part):
     reused_from: str | None = Field(
         default=None, description="The run whose outputs a reused step points at."
     )
+    started: str = Field(
+        default="", description="When its process started (ISO 8601, UTC)."
+    )
+    ended: str = Field(
+        default="", description="When its process ended (ISO 8601, UTC)."
+    )
 
 
 class StepFile(StepRecord, Record):
