@@ -250,3 +250,16 @@ def _uv() -> str | None:
     from mlops_actions.pipeline.environments.venv import find_uv
 
     return find_uv()
+
+
+def test_header_lists_an_environment_as_not_used_only_when_the_step_runs_on_host(
+    mlops, project
+):
+    pipeline = write_project(
+        project, "file:env/environment.yml", _env_files(conda("six==1.10.0"))
+    )
+    on_host, _ = run(mlops, pipeline, "--env", "host")
+    [line] = [x for x in on_host.err.splitlines() if x.startswith("not used locally")]
+    assert "environment project/env/environment.yml" in line, line
+    in_venv, _ = run(mlops, pipeline, "--env", "venv")
+    assert "environment project/env/environment.yml" not in in_venv.err, in_venv.err

@@ -125,7 +125,7 @@ def run(
     )
     from mlops_actions.pipeline.local import LocalRunner
     from mlops_actions.pipeline.spec import load_pipeline
-    from mlops_actions.pipeline.validate import more_problems
+    from mlops_actions.pipeline.validate import local_refusals, more_problems
     from mlops_actions.redact import mask_in_actions
     from mlops_actions.settings import state_dir
 
@@ -149,7 +149,10 @@ def run(
     resolve_inputs(spec, values)  # refuse a bad --set before anything starts
     resolve_job_inputs(spec, values)
     if isinstance(backend, LocalRunner):
-        # Refuses an environment that cannot be had before any step starts.
+        # What runs on Azure only, then an environment that cannot be had:
+        # both refused before any step starts.
+        if refused := local_refusals(spec, values):
+            raise UsageError(str(refused[0]), detail=more_problems(refused))
         where = environments.header(list(spec.jobs.values()))
         if obj.verbosity >= 0:
             render.run_header(spec, backend)  # where the local state and steps live

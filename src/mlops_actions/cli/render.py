@@ -29,7 +29,12 @@ def run_header(spec: Pipeline, runner: LocalRunner) -> None:
         f"state in {shown(runner.state)}",
         err=True,
     )
-    not_used = sorted({*not_used_locally(spec)})
+    on_host = [
+        job.name
+        for job in spec.jobs.values()
+        if job.component and runner.environments.plan(job).kind == "host"
+    ]
+    not_used = sorted({*not_used_locally(spec, on_host)})
     if not_used:
         click.echo(
             f"not used locally: {', '.join(not_used)} "

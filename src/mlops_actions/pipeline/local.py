@@ -467,9 +467,11 @@ def _local_path(value: str | None) -> Path | None:
     return path if path.exists() else None
 
 
-def not_used_locally(pipeline: Pipeline) -> list[str]:
+def not_used_locally(pipeline: Pipeline, on_host: list[str] | None = None) -> list[str]:
     """What the jobs ask of Azure ML that runs nowhere here, as ``kind value``:
-    compute targets, environments (named or inline), distribution, resources."""
+    compute targets, environments (named or inline: only of the jobs in
+    ``on_host``, the steps run in this Python, when given), distribution,
+    resources."""
     seen: list[str] = []
     for job in pipeline.jobs.values():
         raw = _raw_job(pipeline, job.name)
@@ -482,7 +484,14 @@ def not_used_locally(pipeline: Pipeline) -> list[str]:
             env = os.path.relpath(path)
         found = [
             ("compute", job.compute),
-            ("environment", env if isinstance(env, str) else _inline(env)),
+            (
+                "environment",
+                (
+                    None
+                    if on_host is not None and job.name not in on_host
+                    else env if isinstance(env, str) else _inline(env)
+                ),
+            ),
             ("distribution", _distribution(raw.get("distribution"))),
             ("distribution", _distribution(data.get("distribution"))),
             ("resources", _resources(raw.get("resources"))),
