@@ -229,10 +229,10 @@ def test_an_azureml_pipeline_input_names_the_pipeline_input_to_set(
     monkeypatch.chdir(tmp_path)
     result = mlops("pipeline", "run", str(pipeline))
     assert result.code == 2
+    # Refused before any step, where the pipeline declares it (file:line).
     assert result.err.splitlines()[-1] == (
-        "error: jobs.read.inputs.data: azureml:raw-data:3 is an Azure ML data "
-        "asset; pass a local path with --set raw=PATH, or run it with "
-        "--backend azure"
+        f"error: {pipeline}:5: inputs.raw: azureml:raw-data:3 is a workspace data "
+        "asset: pass a local path with --set raw=PATH, or run with --backend azure"
     )
 
 

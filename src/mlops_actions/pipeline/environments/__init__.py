@@ -33,6 +33,11 @@ Say = Callable[[str], None]
 __all__ = ["MODES", "Declared", "Environments", "Plan", "declared_environment"]
 
 
+#: put before a container step's command: ``python`` is python3 where the
+#: image has no ``python`` of its own
+PYTHON_FALLBACK = 'command -v python >/dev/null 2>&1 || python() { python3 "$@"; }; '
+
+
 @dataclass(frozen=True)
 class Plan:
     """Where one step runs: ``kind`` host, venv or container, and why."""
@@ -136,8 +141,11 @@ class Environments:
         if plan.kind == "container":
             tools = container.tools(plan.declared, self.which)
             image = container.ensure_image(plan.declared, tools, self.say)
-            # python3: images made from distribution packages have no python.
             inner = [a.replace(interpreter, "python3") for a in argv]
+            if inner[:2] == ["bash", "-c"]:
+                # Images made from distribution packages have python3 only;
+                # Azure ML's have python: a command saying python works in both.
+                inner[2] = PYTHON_FALLBACK + inner[2]
             mounts = container.mounts_for(inner, cwd, self.state)
             wrapped = container.podman_argv(
                 tools["podman"], image, inner, env, cwd=cwd, mounts=mounts

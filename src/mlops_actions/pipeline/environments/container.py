@@ -97,7 +97,8 @@ def podman_argv(
     """``podman run --rm`` of ``argv`` in ``image`` at ``cwd``, ``mounts`` at
     the same paths; variables passed by name (their values stay off the
     command line) when the runner set them, not those merely inherited."""
-    wrapped = [podman, "run", "--rm", "--network=host", "--workdir", str(cwd)]
+    workdir = os.path.abspath(cwd)  # the runner may hand a relative one
+    wrapped = [podman, "run", "--rm", "--network=host", "--workdir", workdir]
     wrapped += shlex.split(os.environ.get(ENV_PODMAN_FLAGS, ""))
     for folder in _outermost(mounts):
         wrapped += ["--volume", f"{folder}:{folder}"]
