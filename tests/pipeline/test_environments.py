@@ -263,3 +263,10 @@ def test_header_lists_an_environment_as_not_used_only_when_the_step_runs_on_host
     assert "environment project/env/environment.yml" in line, line
     in_venv, _ = run(mlops, pipeline, "--env", "venv")
     assert "environment project/env/environment.yml" not in in_venv.err, in_venv.err
+
+
+def test_env_choices_are_the_runners_modes():
+    from mlops_actions.cli.options import ENV_MODES
+    from mlops_actions.pipeline.environments import MODES
+
+    assert ENV_MODES == MODES

@@ -169,6 +169,22 @@ def out(default: str, help: str) -> Callable[[F], F]:
     )
 
 
+#: where pipeline steps run; the names of pipeline.environments.MODES
+ENV_MODES = ("auto", "host", "venv", "container")
+
+
+def env(default: str, help: str) -> Callable[[F], F]:
+    """``--env``: where a pipeline's steps run (see ``mlops pipeline run``)."""
+    return click.option(
+        "--env",
+        type=click.Choice(ENV_MODES),
+        default=default,
+        show_default=True,
+        show_envvar=True,
+        help=help,
+    )
+
+
 def backend() -> Callable[[F], F]:
     """The root ``--backend`` (also MLOPS_BACKEND)."""
     return click.option(

@@ -77,13 +77,9 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     show_envvar=True,
     help="Reuse steps whose component, code and inputs are unchanged.",
 )
-@click.option(
-    "--env",
-    type=click.Choice(["auto", "host", "venv", "container"]),
-    default="auto",
-    show_default=True,
-    show_envvar=True,
-    help="Where steps run: host (this Python), venv (a cached uv venv from the "
+@options.env(
+    "auto",
+    "Where steps run: host (this Python), venv (a cached uv venv from the "
     "environment's pip dependencies), container (its image under podman); auto: "
     "venv when the environment lists pip dependencies, else host.",
 )

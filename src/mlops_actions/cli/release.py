@@ -43,13 +43,9 @@ FILE = click.Path(path_type=Path, dir_okay=False)
     metavar="NAME=VALUE",
     help="Override a pipeline input (repeatable).",
 )
-@click.option(
-    "--env",
-    type=click.Choice(["auto", "host", "venv", "container"]),
-    default="host",
-    show_default=True,
-    show_envvar=True,
-    help="Where the pipeline's steps run (as `mlops pipeline run --env`). host by "
+@options.env(
+    "host",
+    "Where the pipeline's steps run (as `mlops pipeline run --env`). host by "
     "default here: the reference environments pin Azure's CUDA builds; auto "
     "honours each step's declared environment.",
 )
