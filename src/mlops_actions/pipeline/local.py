@@ -474,7 +474,7 @@ def not_used_locally(pipeline: Pipeline, on_host: list[str] | None = None) -> li
     resources."""
     seen: list[str] = []
     for job in pipeline.jobs.values():
-        raw = _raw_job(pipeline, job.name)
+        raw = job.raw
         data = job.component.doc.data if job.component else {}
         env = raw.get("environment") or (
             job.component.environment if job.component else None
@@ -524,19 +524,12 @@ def _resources(value: Any) -> str | None:
     return ", ".join(f"{k}={v}" for k, v in value.items())
 
 
-def _raw_job(pipeline: Pipeline, name: str) -> dict[str, Any]:
-    """The job's mapping as the pipeline file writes it."""
-    jobs = pipeline.doc.data.get("jobs") or {}
-    raw = jobs.get(name) if isinstance(jobs, dict) else None
-    return raw if isinstance(raw, dict) else {}
-
-
 def environment_variables(pipeline: Pipeline, job: Job) -> dict[str, str]:
     """The ``environment_variables`` of the job's component, then of the job
     (the job's win), as text: what Azure ML sets in the step's process."""
     found: dict[str, str] = {}
     data = job.component.doc.data if job.component else {}
-    for source in (data, _raw_job(pipeline, job.name)):
+    for source in (data, job.raw):
         variables = source.get("environment_variables")
         if isinstance(variables, dict):
             found.update({str(k): _text(v) for k, v in variables.items()})
