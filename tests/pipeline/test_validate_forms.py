@@ -58,7 +58,6 @@ def test_inline_command_jobs_run_locally(mlops, corpus, state):
     "name, first",
     [
         ("spark", "pipelines/spark.yml:9: jobs.wrangle: runs on Azure only: spark"),
-        ("sweep", "pipelines/sweep.yml:10: jobs.tune: runs on Azure only: sweep"),
         (
             "pipeline_component",
             "pipelines/pipeline_component.yml:13: jobs.outer: runs on Azure only: "

@@ -56,6 +56,8 @@ def step_event(event: StepEvent) -> None:
         )
     else:
         text = f"{prefix}: {event.status} in {event.seconds:.2f}s"
+    if event.note:
+        text += f"; {event.note}"
     click.echo(text, err=True)
     sys.stderr.flush()
 

@@ -37,6 +37,8 @@ class StepEvent:
     seconds: float = 0.0
     reused_from: str | None = None
     reason: str | None = None
+    #: what else to say when it ended (a sweep: its best trial)
+    note: str | None = None
 
 
 class SubmittedRun(ABC):

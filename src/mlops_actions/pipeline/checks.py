@@ -158,9 +158,12 @@ def _check_job(pipeline: Pipeline, job: Job) -> list[tuple[Where, str, str]]:
             found.append((("inputs", name), message, "error"))
         elif problem := _check_value(pipeline, port, value):
             found.append((("inputs", name), problem, "error"))
+    swept = job.raw.get("search_space") if job.kind == "sweep" else None
+    swept = swept if isinstance(swept, dict) else {}
     if job.component is not None and not job.component.inline:
         for name, port in inputs.items():
-            if name not in job.inputs and port.default is None and not port.optional:
+            given = name in job.inputs or name in swept
+            if not given and port.default is None and not port.optional:
                 found.append((("inputs", name), "required input not set", "error"))
     if job.kind == "sweep":
         for name in (job.raw.get("search_space") or {}) if job.raw else ():

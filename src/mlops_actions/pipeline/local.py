@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,9 @@ from mlops_actions.pipeline.local_run import LocalRun
 from mlops_actions.pipeline.runs import find_metrics, new_run_id
 from mlops_actions.pipeline.sandbox import python_shims, snapshot
 from mlops_actions.pipeline.schedule import can_overlap, dependencies, run_steps
+from mlops_actions.pipeline import sweep
 from mlops_actions.pipeline.spec import Job, Pipeline
+from mlops_actions.pipeline.trial_runs import TrialRuns
 from mlops_actions.pipeline.validate import local_refusals, more_problems
 from mlops_actions.records.base import write_record
 from mlops_actions.records.pipeline import RunRecord, StepFile, StepRecord
@@ -154,7 +157,8 @@ class LocalRunner(PipelineBackend):
         """Every step, as wide as the graph and ``jobs`` allow; the first
         error raised once every started step has ended."""
         deps = dependencies(pipeline)
-        self._prefix = self.jobs > 1 and can_overlap(deps)
+        sweeps = any(job.kind == "sweep" for job in pipeline.jobs.values())
+        self._prefix = self.jobs > 1 and (sweeps or can_overlap(deps))
         steps = {s.name: s for s in record.steps}
         index = {s.name: i for i, s in enumerate(record.steps, 1)}
         settings = pipeline.doc.data.get("settings") or {}
@@ -166,7 +170,8 @@ class LocalRunner(PipelineBackend):
             def one(name: str) -> None:
                 job = pipeline.jobs[name]
                 given = job_values.get(name, {})
-                self._step(
+                run = self._sweep if job.kind == "sweep" else self._step
+                run(
                     pipeline,
                     job,
                     values,
@@ -222,9 +227,12 @@ class LocalRunner(PipelineBackend):
         index: int,
         guard: process.Guard,
         stop: list[int],
+        hooks: StepHooks | None = None,
     ) -> None:
+        """Run (or reuse) one step; ``hooks``: a sweep's, around each trial."""
         component = job.component
         assert component is not None  # check_pipeline refused the pipeline otherwise
+        hooks = hooks or StepHooks()
         total = len(record.steps)
         done = {s.name: s for s in record.steps}
         args, key_inputs = self._bind_inputs(pipeline, job, values, given, done)
@@ -254,7 +262,7 @@ class LocalRunner(PipelineBackend):
         self.on_event(StepEvent(job.name, index, total, "started"))
         began = time.monotonic()
         cwd = snapshot(component.code, folder / "code", self.state)
-        env = self._step_env(pipeline, job, record)
+        env = {**self._step_env(pipeline, job, record), **hooks.before(step)}
         try:
             rc = self._execute(argv, cwd, env, job, record, guard, stop)
         except (process.Interrupted, process.TimedOut, process.CannotStart) as exc:
@@ -262,6 +270,7 @@ class LocalRunner(PipelineBackend):
             step.status = "cancelled" if interrupted else "failed"
             step.seconds = round(time.monotonic() - began, 3)
             step.ended = _now()
+            hooks.after(step, False)
             self._finish(folder, step)
             self.on_event(StepEvent(job.name, index, total, step.status, step.seconds))
             raise _stopped_error(job, exc) from None
@@ -270,6 +279,7 @@ class LocalRunner(PipelineBackend):
         step.returncode = rc
         if rc != 0:
             step.status = "failed"
+            hooks.after(step, False)
             self._finish(folder, step)
             self.on_event(StepEvent(job.name, index, total, "failed", step.seconds))
             raise _step_error(job, rc, Path(step.log))
@@ -278,9 +288,117 @@ class LocalRunner(PipelineBackend):
         # check next time and is hashed again (see .cache).
         stats = output_stats(outputs)
         step.digests = {n: digest.tree_digest(Path(p)) for n, p in outputs.items()}
+        hooks.after(step, True)
         self._finish(folder, step)
         cache.store(step.key, record.run_id, folder / "step.json", stats)
         self.on_event(StepEvent(job.name, index, total, "completed", step.seconds))
+
+    def _sweep(
+        self,
+        pipeline: Pipeline,
+        job: Job,
+        values: dict[str, Any],
+        given: dict[str, Any],
+        record: RunRecord,
+        step: StepRecord,
+        index: int,
+        guard: process.Guard,
+        stop: list[int],
+    ) -> None:
+        """A sweep node: its trials, each a step of the trial component with
+        the sampled values as inputs, as wide as ``max_concurrent_trials``
+        allows; the best by the objective gives the sweep its outputs."""
+        plan = sweep.plan(job)
+        runs = TrialRuns(
+            self._tracking_uri(), self.state / "artifacts", record.experiment
+        )
+        total = len(record.steps)
+        step.status = "running"
+        step.started = _now()
+        self.on_event(StepEvent(job.name, index, total, "started"))
+        began = time.monotonic()
+        deadline = None if plan.timeout is None else began + plan.timeout
+        width = len(str(len(plan.trials)))
+        trials = {
+            f"{job.name}/trial_{n:0{width}d}": (
+                StepRecord(name=f"{job.name}/trial_{n:0{width}d}", status="pending"),
+                sampled,
+            )
+            for n, sampled in enumerate(plan.trials, 1)
+        }
+        step.trials = [trial for trial, _ in trials.values()]
+
+        def one(name: str) -> None:
+            trial, sampled = trials[name]
+            trial.values = redact_value(sampled)
+            limit = plan.trial_timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    trial.status = "skipped"  # the sweep's limits.timeout passed
+                    return
+                limit = left if limit is None else min(limit, left)
+            trial_job = replace(job, name=name, kind="command", timeout=limit)
+            hooks = TrialHooks(runs, record, job.name, sampled)
+            self._step(
+                pipeline,
+                trial_job,
+                values,
+                {**given, **sampled},
+                record,
+                trial,
+                index,
+                guard,
+                stop,
+                hooks,
+            )
+
+        errors = run_steps(
+            list(trials),
+            {name: set() for name in trials},
+            one,
+            jobs=min(self.jobs, plan.concurrent),
+            keep_going=True,  # a failed trial is one result; Azure goes on
+            stop=stop,
+            after=lambda: write_json(
+                Path(record.folder) / "run.json", record.to_json()
+            ),
+        )
+        step.seconds = round(time.monotonic() - began, 3)
+        step.ended = _now()
+        if stop or any(t.status == "cancelled" for t in step.trials):
+            step.status = "cancelled"
+            self._finish(Path(record.folder) / job.name, step)
+            self.on_event(StepEvent(job.name, index, total, "cancelled", step.seconds))
+            raise next(
+                (e for e in errors if "interrupted" in str(e)),
+                BackendError(
+                    f"interrupted during sweep {job.name}: its trials were "
+                    "stopped and will not be reused"
+                ),
+            )
+        best = _best_trial(plan, step.trials)
+        if best is None:
+            step.status = "failed"
+            self._finish(Path(record.folder) / job.name, step)
+            self.on_event(StepEvent(job.name, index, total, "failed", step.seconds))
+            raise _sweep_error(job, plan, step.trials, errors)
+        step.status = "completed"
+        step.best_trial = best.name
+        step.key = best.key
+        step.outputs = best.outputs
+        step.digests = best.digests
+        step.metrics = best.metrics
+        self._finish(Path(record.folder) / job.name, step)
+        value = sweep.objective_value(best.metrics, plan.metric)
+        chose = ", ".join(f"{k}={v}" for k, v in best.values.items())
+        note = (
+            f"best {best.name.rsplit('/', 1)[-1]} of {len(step.trials)} ({chose}): "
+            f"{plan.metric} {value:g} ({plan.goal})"
+        )
+        self.on_event(
+            StepEvent(job.name, index, total, "completed", step.seconds, note=note)
+        )
 
     def _reused(
         self, cache: StepCache, name: str, step: StepRecord, index: int, total: int
@@ -293,6 +411,7 @@ class LocalRunner(PipelineBackend):
             step.reused_from = found.run_id
             step.outputs = found.step["outputs"]
             step.digests = found.step["digests"]
+            step.metrics = found.step.get("metrics") or {}
             self.on_event(StepEvent(name, index, total, "reused", 0.0, found.run_id))
             return True
         if isinstance(found, Changed):
@@ -433,6 +552,82 @@ class LocalRunner(PipelineBackend):
         write_record(folder / "step.json", StepFile.of(step))
 
 
+@dataclass
+class StepHooks:
+    """What runs around a step's process: nothing, for a plain step."""
+
+    def before(self, step: StepRecord) -> dict[str, str]:
+        """Variables for the process, just before it starts."""
+        return {}
+
+    def after(self, step: StepRecord, succeeded: bool) -> None:
+        """Called once the process ended, before the step's record is written."""
+
+
+@dataclass
+class TrialHooks(StepHooks):
+    """A sweep trial: its own MLflow run, as Azure ML makes one per trial
+    (``MLFLOW_RUN_ID``), and its sampled values as ``AZUREML_SWEEP_<name>``;
+    its metrics are read back into the trial's record."""
+
+    runs: TrialRuns
+    record: RunRecord
+    sweep: str
+    sampled: dict[str, Any]
+    run_id: str | None = None
+
+    def before(self, step: StepRecord) -> dict[str, str]:
+        tags = {"mlops.pipeline_run": self.record.run_id, "mlops.sweep": self.sweep}
+        self.run_id = self.runs.start(step.name.replace("/", "_"), tags)
+        env = {f"AZUREML_SWEEP_{k}": _text(v) for k, v in self.sampled.items()}
+        if self.run_id is not None:
+            env["MLFLOW_RUN_ID"] = self.run_id
+        return env
+
+    def after(self, step: StepRecord, succeeded: bool) -> None:
+        logged = self.runs.end(self.run_id, succeeded)
+        found = find_metrics(step.outputs) if succeeded else {}
+        written = found.get("metrics") if isinstance(found.get("metrics"), dict) else {}
+        numbers = {
+            str(k): float(v)
+            for k, v in (written or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        step.metrics = {**numbers, **logged}  # what MLflow logged comes first
+
+
+def _best_trial(plan: sweep.SweepPlan, trials: list[StepRecord]) -> StepRecord | None:
+    """The completed (or reused) trial with the best objective value."""
+    best: StepRecord | None = None
+    best_value = 0.0
+    for trial in trials:
+        value = sweep.objective_value(trial.metrics, plan.metric)
+        if trial.status not in ("completed", "reused") or value is None:
+            continue
+        if best is None or plan.better(value, best_value):
+            best, best_value = trial, value
+    return best
+
+
+def _sweep_error(
+    job: Job, plan: sweep.SweepPlan, trials: list[StepRecord], errors: list
+) -> Exception:
+    """Why no trial won: all failed, or none logged the objective."""
+    failed = sum(t.status == "failed" for t in trials)
+    if failed == len(trials) and errors:
+        first = errors[0]
+        return BackendError(
+            f"sweep {job.name}: all {failed} trials failed; the first: {first}",
+            detail=getattr(first, "detail", None),
+        )
+    return BackendError(
+        f"sweep {job.name}: no trial logged its objective {plan.metric!r} "
+        f"({len(trials)} trials, {failed} failed); log it from the trial with "
+        f"mlflow.log_metric({plan.metric!r}, value), or write it to a "
+        "metrics.json output"
+    )
+
+
 def _stopped_error(job: Job, exc: process.ProcessError) -> BackendError:
     """Why a step ended before it could exit on its own, in the user's words."""
     if isinstance(exc, process.Interrupted):
@@ -500,6 +695,12 @@ def not_used_locally(pipeline: Pipeline, on_host: list[str] | None = None) -> li
         for what, value in found:
             if value and isinstance(value, str) and f"{what} {value}" not in seen:
                 seen.append(f"{what} {value}")
+        if job.kind == "sweep":
+            try:
+                notes = sweep.plan(job).notes
+            except UsageError:
+                notes = []  # refused before the run starts (local_refusals)
+            seen += [note for note in notes if note not in seen]
     return seen
 
 

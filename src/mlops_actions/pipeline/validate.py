@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.errors import MissingDependency, UsageError
+from mlops_actions.pipeline import sweep
 from mlops_actions.pipeline.azure_check import (
     azure_component_problems,
     azure_problems,
@@ -169,7 +170,6 @@ AZURE_ONLY = {
     "flow": "prompt flow",
     "registered": "registered component",
     "pipeline": "pipeline component",
-    "sweep": "sweep",
 }
 
 
@@ -192,7 +192,19 @@ def local_refusals(
             found.append(Finding(pipeline.doc, at, at, f"runs on Azure only: {what}"))
             continue
         found += _job_assets(pipeline, job, overrides)
+        if job.kind == "sweep":
+            found += _sweep_plan(pipeline, job)
     return [f.problem() for f in found]
+
+
+def _sweep_plan(pipeline: Pipeline, job: Job) -> list[Finding]:
+    """A sweep the local backend cannot plan (its trials, objective, limits)."""
+    try:
+        sweep.plan(job)
+    except sweep.SweepError as exc:
+        at = ("jobs", job.name, *exc.where)
+        return [Finding(pipeline.doc, at, at, exc.reason)]
+    return []
 
 
 def _job_assets(pipeline: Pipeline, job: Job, overrides: dict[str, str]) -> list:

@@ -45,6 +45,21 @@ class StepRecord(Part):
     ended: str = Field(
         default="", description="When its process ended (ISO 8601, UTC)."
     )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="A sweep trial's sampled inputs, by search space name.",
+    )
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="A sweep trial's metrics: the latest value of each it logged.",
+    )
+    trials: list[StepRecord] = Field(
+        default_factory=list, description="A sweep's trials, in the order sampled."
+    )
+    best_trial: str | None = Field(
+        default=None,
+        description="The sweep's best trial, whose outputs are the sweep's.",
+    )
 
 
 class StepFile(StepRecord, Record):
