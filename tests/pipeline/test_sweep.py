@@ -87,12 +87,19 @@ def project(folder: Path, tune: dict[str, Any], *, report: str = "file") -> Path
     ):
         (folder / name).mkdir(parents=True)
         (folder / name / "main.py").write_text(textwrap.dedent(script))
-        spec = {"type": "command", "name": name, "code": ".", **component}
+        spec = {
+            "type": "command",
+            "name": name,
+            "code": ".",
+            "environment": "azureml:AzureML-sklearn-1.5@latest",
+            **component,
+        }
         (folder / name / "component.yml").write_text(yaml.safe_dump(spec))
     pipeline = {
         "type": "pipeline",
         "display_name": "tuning",
         "experiment_name": "tuning",
+        "settings": {"default_compute": "azureml:cpu-cluster"},
         "outputs": {"chosen": {"type": "uri_folder"}},
         "jobs": {
             "tune": {
@@ -370,3 +377,17 @@ def test_bayesian_sampling_and_early_termination_are_listed_as_not_used_locally(
     assert "not used locally: early_termination bandit, sampling_algorithm " in (
         result.err
     )
+
+
+def test_a_required_trial_input_given_by_the_search_space_is_not_missing(
+    mlops, tmp_path, monkeypatch
+):
+    project(tmp_path, GRID)
+    component = tmp_path / "trial" / "component.yml"
+    spec = yaml.safe_load(component.read_text())
+    del spec["inputs"]["lr"]["default"]
+    component.write_text(yaml.safe_dump(spec))
+    monkeypatch.chdir(tmp_path)
+    result = mlops("pipeline", "validate", "pipeline.yml")
+    assert "required input not set" not in result.err
+    assert result.code == 0, result.err
