@@ -371,12 +371,15 @@ def test_bayesian_sampling_and_early_termination_are_listed_as_not_used_locally(
     result, record = run()
     assert result.code == 0, result.err
     assert record["not_used_locally"] == [
+        "compute azureml:cpu-cluster",
+        "environment azureml:AzureML-sklearn-1.5@latest",
         "sampling_algorithm bayesian (sampled at random locally)",
         "early_termination bandit",
     ]
-    assert "not used locally: early_termination bandit, sampling_algorithm " in (
-        result.err
-    )
+    header = result.err.splitlines()[1]
+    assert header.startswith("not used locally: compute azureml:cpu-cluster, ")
+    assert "early_termination bandit" in header
+    assert "sampling_algorithm bayesian (sampled at random locally)" in header
 
 
 def test_a_required_trial_input_given_by_the_search_space_is_not_missing(
