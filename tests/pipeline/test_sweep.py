@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import signal
+import subprocess
+import sys
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from faults import alive, wait_for
 
 from mlops_actions.pipeline import sweep
 from mlops_actions.pipeline.spec import load_pipeline
@@ -32,6 +37,9 @@ p.add_argument("--model")
 p.add_argument("--report")
 p.add_argument("--fail-above", type=float)
 a = p.parse_args()
+if os.environ.get("TRIAL_PIDS"):  # the interrupt test: stay until stopped
+    Path(os.environ["TRIAL_PIDS"], str(os.getpid())).write_text("")
+    import time; time.sleep(120)
 if a.lr > a.fail_above:
     sys.exit(f"lr {a.lr} diverged")
 score = 1 - abs(a.lr - 0.03) * 10 - abs(a.depth - 4) / 10
@@ -394,3 +402,42 @@ def test_a_required_trial_input_given_by_the_search_space_is_not_missing(
     result = mlops("pipeline", "validate", "pipeline.yml")
     assert "required input not set" not in result.err
     assert result.code == 0, result.err
+
+
+def test_ctrl_c_during_a_sweep_stops_every_running_trial(tmp_path):
+    project(tmp_path, GRID)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    (tmp_path / "state").mkdir()
+    env = {**os.environ, "TRIAL_PIDS": str(pids), "MLOPS_HOME": str(tmp_path / "state")}
+    argv = [sys.executable, "-m", "mlops_actions", "pipeline", "run", "pipeline.yml"]
+    argv += ["--env", "host", "--jobs", "2"]
+    out = tmp_path / "cli.txt"
+    with out.open("w") as sink:
+        cli = subprocess.Popen(
+            argv, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        assert wait_for(lambda: len(list(pids.iterdir())) == 2, timeout=60)
+        running = [int(p.name) for p in pids.iterdir()]
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=30) == 3
+        assert wait_for(lambda: not any(alive(pid) for pid in running)), running
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        for pid in [int(p.name) for p in pids.iterdir()]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    said = out.read_text().splitlines()
+    assert said[-1].startswith("error: interrupted (SIGINT) during step tune/trial_")
+    record = json.loads(
+        next((tmp_path / "state" / "runs").glob("*/run.json")).read_text()
+    )
+    tune = steps(record)["tune"]
+    assert (record["status"], tune["status"]) == ("cancelled", "cancelled")
+    assert (
+        sorted(t["status"] for t in tune["trials"])
+        == ["cancelled"] * 2 + ["pending"] * 4
+    )
+    assert len(list(pids.iterdir())) == 2  # no trial started after the signal

@@ -340,18 +340,24 @@ class LocalRunner(PipelineBackend):
                 limit = left if limit is None else min(limit, left)
             trial_job = replace(job, name=name, kind="command", timeout=limit)
             hooks = TrialHooks(runs, record, job.name, sampled)
-            self._step(
-                pipeline,
-                trial_job,
-                values,
-                {**given, **sampled},
-                record,
-                trial,
-                index,
-                guard,
-                stop,
-                hooks,
-            )
+            try:
+                self._step(
+                    pipeline,
+                    trial_job,
+                    values,
+                    {**given, **sampled},
+                    record,
+                    trial,
+                    index,
+                    guard,
+                    stop,
+                    hooks,
+                )
+            except Exception as exc:
+                failures[name] = exc
+                raise
+
+        failures: dict[str, Exception] = {}
 
         errors = run_steps(
             list(trials),
@@ -382,7 +388,8 @@ class LocalRunner(PipelineBackend):
             step.status = "failed"
             self._finish(Path(record.folder) / job.name, step)
             self.on_event(StepEvent(job.name, index, total, "failed", step.seconds))
-            raise _sweep_error(job, plan, step.trials, errors)
+            first = [failures[t.name] for t in step.trials if t.name in failures]
+            raise _sweep_error(job, plan, step.trials, first)
         step.status = "completed"
         step.best_trial = best.name
         step.key = best.key
