@@ -166,9 +166,9 @@ def test_an_azureml_data_input_says_to_set_a_local_path(mlops, toy):
     )
     assert result.code == 2
     assert result.err.splitlines()[-1] == (
-        "error: jobs.consume.inputs.lines: azureml:d:1 is an Azure ML data asset; "
-        "pass a local path with --set jobs.consume.inputs.lines=PATH, or run it "
-        "with --backend azure"
+        "error: jobs.consume.inputs.lines: azureml:d:1 is a workspace data asset: "
+        "pass a local path with --set jobs.consume.inputs.lines=PATH, or run with "
+        "--backend azure"
     )
 
 

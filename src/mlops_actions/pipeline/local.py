@@ -44,7 +44,11 @@ from mlops_actions.pipeline.schedule import can_overlap, dependencies, run_steps
 from mlops_actions.pipeline import sweep
 from mlops_actions.pipeline.spec import Job, Pipeline
 from mlops_actions.pipeline.trial_runs import TrialRuns
-from mlops_actions.pipeline.validate import local_refusals, more_problems
+from mlops_actions.pipeline.validate import (
+    asset_message,
+    local_refusals,
+    more_problems,
+)
 from mlops_actions.records.base import write_record
 from mlops_actions.records.pipeline import RunRecord, StepFile, StepRecord
 from mlops_actions.redact import redact, redact_value
@@ -749,18 +753,14 @@ def _text(value: Any) -> str:
 
 
 def _asset_error(job: Job, name: str, value: str, raw: Any) -> str:
-    """What to do about an ``azureml:`` data input, which only Azure resolves."""
+    """An ``azureml:`` data input, said as ``pipeline validate`` says it."""
     binding = parse_binding(raw)
     target = (
         binding.name
         if isinstance(binding, Binding) and binding.kind == "parent-input"
         else f"jobs.{job.name}.inputs.{name}"
     )
-    return (
-        f"jobs.{job.name}.inputs.{name}: {redact(value)} is an Azure ML data "
-        f"asset; pass a local path with --set {target}=PATH, or run it with "
-        "--backend azure"
-    )
+    return f"jobs.{job.name}.inputs.{name}: {asset_message(redact(value), target)}"
 
 
 def _flat(job_values: dict[str, dict[str, Any]]) -> dict[str, Any]:

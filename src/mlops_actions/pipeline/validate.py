@@ -221,11 +221,16 @@ def _is_asset(value: Any) -> bool:
 
 
 def _asset(pipeline: Pipeline, at: Where, raw: Any, name: str) -> Finding:
-    message = (
-        f"{input_value(raw)} is a workspace data asset: pass a local path with "
+    return Finding(pipeline.doc, at, at, asset_message(input_value(raw), name))
+
+
+def asset_message(value: Any, name: str) -> str:
+    """What to do about an ``azureml:`` data input, which only Azure resolves;
+    ``name`` is what ``--set`` replaces it with."""
+    return (
+        f"{value} is a workspace data asset: pass a local path with "
         f"--set {name}=PATH, or run with --backend azure"
     )
-    return Finding(pipeline.doc, at, at, message)
 
 
 def more_problems(problems: tuple[Problem, ...] | list[Problem]) -> str | None:
