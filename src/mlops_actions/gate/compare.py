@@ -27,8 +27,10 @@ PREDICTIONS = "predictions.parquet"
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """Where the candidate's numbers come from, and the numbers as written."""
+class MeasuredCandidate:
+    """A candidate as the gate sees it: where its numbers come from, and the
+    numbers as written (the folders to register are
+    :class:`mlops_actions.registry.candidate.Candidate`)."""
 
     metrics_path: Path
     run_id: str | None
@@ -43,7 +45,9 @@ class GateRun:
     record: dict[str, Any]  # the gate.json body
 
 
-def find_candidate(metrics: Path | None, run: str | None, state: Path) -> Candidate:
+def find_candidate(
+    metrics: Path | None, run: str | None, state: Path
+) -> MeasuredCandidate:
     """The candidate from ``--metrics`` (file or folder) or ``--run``."""
     run_id = None
     if metrics is None:
@@ -60,18 +64,22 @@ def find_candidate(metrics: Path | None, run: str | None, state: Path) -> Candid
     try:
         read = read_metrics(path)
     except RecordUnreadable as exc:
-        return Candidate(path, run_id, {}, None, f"{path} is unreadable: {exc.error}")
+        return MeasuredCandidate(
+            path, run_id, {}, None, f"{path} is unreadable: {exc.error}"
+        )
     except InvalidRecord as exc:
         problem = no_mapping if exc.field.startswith("metrics") else exc.message
-        return Candidate(path, run_id, {}, None, problem)
+        return MeasuredCandidate(path, run_id, {}, None, problem)
     except UsageError as exc:  # another file's schema, or another version
-        return Candidate(path, run_id, {}, None, exc.message)
+        return MeasuredCandidate(path, run_id, {}, None, exc.message)
     if "metrics" not in read.model_fields_set:
-        return Candidate(path, run_id, {}, None, no_mapping)
-    return Candidate(path, run_id, read.metrics, read.positive_class, None)
+        return MeasuredCandidate(path, run_id, {}, None, no_mapping)
+    return MeasuredCandidate(path, run_id, read.metrics, read.positive_class, None)
 
 
-def run_gate(rules: GateRules, candidate: Candidate, registry: Registry) -> GateRun:
+def run_gate(
+    rules: GateRules, candidate: MeasuredCandidate, registry: Registry
+) -> GateRun:
     """Decide for ``candidate`` against ``registry``'s champion of the model."""
     champion = registry.champion(rules.model)
     if candidate.problem:
@@ -131,7 +139,7 @@ def error_record(reason: str, *, model: str | None, mode: str | None) -> dict:
 
 def _paired(
     rules: GateRules,
-    candidate: Candidate,
+    candidate: MeasuredCandidate,
     registry: Registry,
     champion: ModelVersion,
 ) -> tuple[PairedResult | None, str | None]:

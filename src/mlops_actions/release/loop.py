@@ -18,7 +18,12 @@ from pathlib import Path
 from mlops_actions.deploy.base import Deployed, DeployTarget
 from mlops_actions.deploy.target import deploy_model
 from mlops_actions.errors import CheckFailed
-from mlops_actions.gate.compare import Candidate, GateRun, find_candidate, run_gate
+from mlops_actions.gate.compare import (
+    GateRun,
+    MeasuredCandidate,
+    find_candidate,
+    run_gate,
+)
 from mlops_actions.gate.decision import Decision
 from mlops_actions.gate.rules import load_rules
 from mlops_actions.image.context import make_bundle
@@ -109,7 +114,7 @@ class _Trained:
     model: Path
     metrics: Path
 
-    def candidate(self, state: Path) -> Candidate:
+    def candidate(self, state: Path) -> MeasuredCandidate:
         found = find_candidate(self.metrics, None, state)
         return replace(found, run_id=self.record.run_id)
 
