@@ -1,10 +1,11 @@
 """What validate and run make of Azure ML's job forms: a component file is
-validated as a component, an inline command job runs locally, what runs on
-Azure only is refused by ``pipeline run`` naming the node, and azure-ai-ml's
-reports become one located line per problem."""
+validated as a component, an inline command job and pipeline components run
+locally, what runs on Azure only is refused by ``pipeline run`` naming the
+node, and azure-ai-ml's reports become one located line per problem."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -54,15 +55,20 @@ def test_inline_command_jobs_run_locally(mlops, corpus, state):
     assert "[2/2] train: completed" in result.err
 
 
+def test_pipeline_components_nested_two_deep_run_locally(mlops, corpus, state):
+    result = mlops("pipeline", "run", "pipelines/pipeline_component.yml", "--json")
+    assert result.code == 0, result.err
+    assert "[1/2] outer/inner/prep: started" in result.err
+    assert "[2/2] outer/inner/train: started" in result.err
+    record = json.loads(result.out)
+    model = Path(record["folder"], "outer", "inner", "train", "outputs", "model")
+    assert record["outputs"] == {"model": str(model)}
+
+
 @pytest.mark.parametrize(
     "name, first",
     [
         ("spark", "pipelines/spark.yml:9: jobs.wrangle: runs on Azure only: spark"),
-        (
-            "pipeline_component",
-            "pipelines/pipeline_component.yml:13: jobs.outer: runs on Azure only: "
-            "pipeline component",
-        ),
         (
             "registered",
             "pipelines/registered.yml:6: inputs.raw: azureml:raw-data@latest is a "

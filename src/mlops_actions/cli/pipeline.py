@@ -114,6 +114,7 @@ def run(
     from mlops_actions.pipeline.backend import open_pipeline_backend
     from mlops_actions.pipeline.checks import check_pipeline
     from mlops_actions.pipeline.environments import Environments
+    from mlops_actions.pipeline.flatten import flatten
     from mlops_actions.pipeline.inputs import (
         parse_overrides,
         resolve_inputs,
@@ -149,9 +150,10 @@ def run(
         # both refused before any step starts.
         if refused := local_refusals(spec, values):
             raise UsageError(str(refused[0]), detail=more_problems(refused))
-        where = environments.header(list(spec.jobs.values()))
+        steps = flatten(spec)  # a nested pipeline's steps are steps of the run
+        where = environments.header(list(steps.jobs.values()))
         if obj.verbosity >= 0:
-            render.run_header(spec, backend)  # where the local state and steps live
+            render.run_header(steps, backend)  # where the local state and steps live
             for line in where:
                 click.echo(line, err=True)
     submitted = backend.submit(spec, values)

@@ -19,7 +19,9 @@ OPTIONAL_PART = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 PARENT_INPUT = re.compile(rf"parent\.inputs\.({_NAME})")
 PARENT_OUTPUT = re.compile(rf"parent\.outputs\.({_NAME})")
-JOB_OUTPUT = re.compile(rf"parent\.jobs\.({_NAME})\.outputs\.({_NAME})")
+#: a job's name, or a step's path inside nested pipelines (``outer/inner``)
+_JOB_PATH = rf"{_NAME}(?:/{_NAME})*"
+JOB_OUTPUT = re.compile(rf"parent\.jobs\.({_JOB_PATH})\.outputs\.({_NAME})")
 COMMAND_REF = re.compile(rf"(inputs|outputs)\.({_NAME})")
 
 

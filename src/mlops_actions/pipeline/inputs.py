@@ -1,7 +1,9 @@
 """Pipeline input values: the file's literals, with ``--set`` overrides applied.
 
 ``--set NAME=VALUE`` sets a pipeline input; ``--set jobs.NODE.inputs.NAME=VALUE``
-sets one job's input, in place of what the pipeline file binds it to.
+sets one job's input, in place of what the pipeline file binds it to (a
+pipeline job's input reaches the steps inside it; a job inside a nested
+pipeline is named by its path, ``jobs.outer/inner.inputs.NAME``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from mlops_actions.errors import UsageError
 from mlops_actions.pipeline.expressions import Binding, parse_binding
-from mlops_actions.pipeline.spec import Pipeline, input_type, input_value
+from mlops_actions.pipeline.spec import Job, Pipeline, input_type, input_value, ports
 from mlops_actions.redact import redact
 
 JOB_INPUT = re.compile(r"jobs\.([^.]+)\.inputs\.([^.]+)")
@@ -61,7 +63,9 @@ def resolve_job_inputs(
     pipeline: Pipeline, overrides: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
     """The ``--set jobs.NODE.inputs.NAME=VALUE`` values per job, typed as the
-    job's component declares the input and checked against its limits."""
+    job's component (or, for a pipeline job, its pipeline) declares the input
+    and checked against its limits. A NODE inside a nested pipeline is named
+    by its path, ``outer/inner``."""
     found: dict[str, dict[str, Any]] = {}
     for key, text in overrides.items():
         if not key.startswith("jobs."):
@@ -70,23 +74,44 @@ def resolve_job_inputs(
         if not match:
             raise UsageError(f"--set {key}: expected jobs.NODE.inputs.NAME=VALUE")
         node, name = match.groups()
-        job = pipeline.jobs.get(node)
-        if job is None:
-            known = ", ".join(pipeline.jobs)
-            raise UsageError(
-                f"--set {key}: {pipeline.path} has no job {node!r} (known: {known})"
-            )
-        ports = job.component.inputs if job.component else {}
-        if name not in ports:
-            known = ", ".join(ports) or "none"
+        job = _job_at(pipeline, node, key)
+        if job.component is not None:
+            declared = job.component.inputs
+        elif job.pipeline is not None:
+            declared = ports(job.pipeline.inputs)
+        else:
+            declared = {}
+        if name not in declared:
+            known = ", ".join(declared) or "none"
             raise UsageError(
                 f"--set {key}: job {node} has no input {name!r} (known: {known})"
             )
-        value = coerce(key, text, ports[name].type, Path.cwd())
-        if refused := ports[name].refuses(value):
+        value = coerce(key, text, declared[name].type, Path.cwd())
+        if refused := declared[name].refuses(value):
             raise UsageError(redact(f"--set {key}={text}: {refused}"))
         found.setdefault(node, {})[name] = value
     return found
+
+
+def _job_at(pipeline: Pipeline, node: str, key: str) -> Job:
+    """The job ``node`` names: a job of ``pipeline``, or ``outer/inner`` of
+    the pipelines nested in it."""
+    here: Pipeline | None = pipeline
+    path = ""
+    job = None
+    for part in node.split("/"):
+        jobs = here.jobs if here is not None else {}
+        job = jobs.get(part)
+        if job is None:
+            known = ", ".join(path + name for name in jobs) or "none"
+            where = f"job {path[:-1]}" if path else str(pipeline.path)
+            raise UsageError(
+                f"--set {key}: {where} has no job {path + part!r} (known: {known})"
+            )
+        here = job.pipeline
+        path += f"{part}/"
+    assert job is not None
+    return job
 
 
 def _refused(pipeline: Pipeline, name: str, value: Any) -> str | None:

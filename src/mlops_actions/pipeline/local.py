@@ -35,6 +35,7 @@ from mlops_actions.pipeline.cache import Changed, Hit, StepCache, output_stats
 from mlops_actions.pipeline.checks import check_pipeline, execution_order
 from mlops_actions.pipeline.environments import Environments
 from mlops_actions.pipeline.expressions import Binding, parse_binding, render_command
+from mlops_actions.pipeline.flatten import flatten
 from mlops_actions.pipeline.inputs import resolve_inputs, resolve_job_inputs
 from mlops_actions.pipeline.liveness import this_process
 from mlops_actions.pipeline.local_run import LocalRun
@@ -111,8 +112,9 @@ class LocalRunner(PipelineBackend):
             raise UsageError(f"{problems[0]}{more}; see mlops pipeline validate")
         if refused := local_refusals(pipeline, overrides):
             raise UsageError(str(refused[0]), detail=more_problems(refused))
-        values = resolve_inputs(pipeline, overrides)
         job_values = resolve_job_inputs(pipeline, overrides)
+        pipeline = flatten(pipeline, job_values)  # nested pipelines' steps
+        values = resolve_inputs(pipeline, overrides)
         started = time.monotonic()
         run_id = new_run_id()
         folder = self.state / "runs" / run_id

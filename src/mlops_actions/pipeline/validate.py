@@ -169,7 +169,6 @@ AZURE_ONLY = {
     "automl": "AutoML",
     "flow": "prompt flow",
     "registered": "registered component",
-    "pipeline": "pipeline component",
 }
 
 
@@ -177,24 +176,41 @@ def local_refusals(
     pipeline: Pipeline, overrides: dict[str, str] | None = None
 ) -> list[Problem]:
     """What the local backend cannot run, one problem per node: jobs that run
-    on Azure only, and ``azureml:`` data inputs no ``--set`` replaces."""
+    on Azure only, and ``azureml:`` data inputs no ``--set`` replaces, in
+    nested pipelines too (named from the file the user named)."""
     overrides = overrides or {}
     found: list[Finding] = []
     for name, raw in pipeline.inputs.items():
         if name not in overrides and _is_asset(input_value(raw)):
             found.append(_asset(pipeline, ("inputs", name), raw, name))
+    found += _refused_jobs(pipeline, overrides, "")
+    return [f.problem() for f in found]
+
+
+def _refused_jobs(
+    pipeline: Pipeline, overrides: dict[str, str], path: str
+) -> list[Finding]:
+    """The refusals of ``pipeline``'s jobs; ``path``: where it is nested, as
+    ``--set jobs.PATH/NODE.inputs.NAME`` names its jobs (``outer/``)."""
+    found: list[Finding] = []
     for job in pipeline.jobs.values():
         at: Where = ("jobs", job.name)
         if job.kind in AZURE_ONLY:
             what = AZURE_ONLY[job.kind]
             if job.kind == "registered":
                 what += f" {job.component_ref}"
-            found.append(Finding(pipeline.doc, at, at, f"runs on Azure only: {what}"))
+            where = (*pipeline.prefix, *at)
+            found.append(
+                Finding(pipeline.doc, at, where, f"runs on Azure only: {what}")
+            )
             continue
-        found += _job_assets(pipeline, job, overrides)
+        found += _job_assets(pipeline, job, overrides, path)
         if job.kind == "sweep":
             found += _sweep_plan(pipeline, job)
-    return [f.problem() for f in found]
+        if job.pipeline is not None:
+            found += _default_assets(job, job.pipeline, overrides, path)
+            found += _refused_jobs(job.pipeline, overrides, f"{path}{job.name}/")
+    return found
 
 
 def _sweep_plan(pipeline: Pipeline, job: Job) -> list[Finding]:
@@ -203,16 +219,34 @@ def _sweep_plan(pipeline: Pipeline, job: Job) -> list[Finding]:
         sweep.plan(job)
     except sweep.SweepError as exc:
         at = ("jobs", job.name, *exc.where)
-        return [Finding(pipeline.doc, at, at, exc.reason)]
+        return [Finding(pipeline.doc, at, (*pipeline.prefix, *at), exc.reason)]
     return []
 
 
-def _job_assets(pipeline: Pipeline, job: Job, overrides: dict[str, str]) -> list:
+def _job_assets(
+    pipeline: Pipeline, job: Job, overrides: dict[str, str], path: str
+) -> list[Finding]:
     found = []
     for name, raw in job.inputs.items():
         at = ("jobs", job.name, "inputs", name)
-        if ".".join(at) not in overrides and _is_asset(input_value(raw)):
-            found.append(_asset(pipeline, at, raw, ".".join(at)))
+        key = f"jobs.{path}{job.name}.inputs.{name}"
+        if key not in overrides and _is_asset(input_value(raw)):
+            found.append(_asset(pipeline, at, raw, key))
+    return found
+
+
+def _default_assets(
+    job: Job, nested: Pipeline, overrides: dict[str, str], path: str
+) -> list[Finding]:
+    """``azureml:`` defaults of the nested pipeline's inputs the pipeline job
+    leaves unset."""
+    found = []
+    for name, raw in nested.inputs.items():
+        key = f"jobs.{path}{job.name}.inputs.{name}"
+        if name in job.inputs or key in overrides:
+            continue
+        if _is_asset(input_value(raw)):
+            found.append(_asset(nested, ("inputs", name), raw, key))
     return found
 
 
@@ -221,7 +255,8 @@ def _is_asset(value: Any) -> bool:
 
 
 def _asset(pipeline: Pipeline, at: Where, raw: Any, name: str) -> Finding:
-    return Finding(pipeline.doc, at, at, asset_message(input_value(raw), name))
+    message = asset_message(input_value(raw), name)
+    return Finding(pipeline.doc, at, (*pipeline.prefix, *at), message)
 
 
 def asset_message(value: Any, name: str) -> str:
