@@ -441,3 +441,29 @@ def test_ctrl_c_during_a_sweep_stops_every_running_trial(tmp_path):
         == ["cancelled"] * 2 + ["pending"] * 4
     )
     assert len(list(pids.iterdir())) == 2  # no trial started after the signal
+
+
+def test_a_sweep_inside_a_pipeline_component_runs(run, tmp_path):
+    inner = project(tmp_path / "tuning", GRID)
+    component = yaml.safe_load(inner.read_text())
+    component.update(type="pipeline", name="tuning")
+    del component["experiment_name"]
+    inner.write_text(yaml.safe_dump(component, sort_keys=False))
+    top = {
+        "type": "pipeline",
+        "experiment_name": "nested-tuning",
+        "outputs": {"best": {"type": "uri_folder"}},
+        "jobs": {
+            "search": {
+                "type": "pipeline",
+                "component": "./tuning/pipeline.yml",
+                "outputs": {"chosen": "${{parent.outputs.best}}"},
+            }
+        },
+    }
+    (tmp_path / "pipeline.yml").write_text(yaml.safe_dump(top, sort_keys=False))
+    result, record = run()
+    assert result.code == 0, result.err
+    assert steps(record)["search/tune"]["best_trial"] == "search/tune/trial_4"
+    best = Path(record["outputs"]["best"], "chosen.json")
+    assert json.loads(best.read_text()) == {"lr": 0.03, "depth": 4, "env": "0.03"}

@@ -55,7 +55,8 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     what = f"{result.component.type} component" if result.component else ""
     if result.spec is not None:
         order = " -> ".join(result.jobs)
-        jobs = f"{len(result.spec.jobs)} jobs ({order})"
+        count = len(result.spec.jobs)
+        jobs = f"{count} job{'' if count == 1 else 's'} ({order})"
         what = f"{what}, {jobs}" if what else jobs
     click.echo(f"ok: {file}: {what}")
 
