@@ -117,7 +117,7 @@ def test_the_code_folder_is_untouched_and_a_rerun_reuses_every_step(
     assert len(artifacts) == 1, "log_artifact lands under .mlops/artifacts"
     second = mlops("pipeline", "run", str(pipeline))
     assert second.code == 0, second
-    assert "1 steps, 1 reused" in second.out
+    assert "1 step, 1 reused" in second.out
 
 
 def test_set_reaches_a_job_level_input(mlops, toy):
@@ -243,9 +243,9 @@ def test_changed_environment_variables_run_the_step_again(mlops, tmp_path, monke
     )
     monkeypatch.chdir(tmp_path)
     assert mlops("pipeline", "run", str(pipeline)).code == 0
-    assert "1 steps, 1 reused" in mlops("pipeline", "run", str(pipeline)).out
+    assert "1 step, 1 reused" in mlops("pipeline", "run", str(pipeline)).out
     pipeline.write_text(pipeline.read_text().replace("GREETING: a", "GREETING: b"))
     again = mlops("pipeline", "run", str(pipeline))
-    assert "1 steps, 0 reused" in again.out
+    assert "1 step, 0 reused" in again.out
     said = [p.read_text() for p in Path(".mlops/runs").glob("*/greet/outputs/*/*")]
     assert sorted(said) == ["a\n", "b\n"]

@@ -88,6 +88,82 @@ def test_step_runs_in_a_named_image(mlops, project, base_image):  # noqa: F811
     assert "env: building" not in result.err
 
 
+FAKE_CONDA = """\
+#!/bin/sh
+# conda env update --name base --file F: what a conda file asks, seen
+if [ "$1 $2" = "env update" ]; then
+    grep -o 'marker-[a-z-]*' "$6" > /etc/mlops-env-marker
+fi
+"""
+
+
+@pytest.fixture
+def conda_image(base_image):  # noqa: F811
+    """The base image with a stand-in ``conda`` that records the file it is
+    given: the conda layer's build is exercised, not conda itself."""
+    tag = "localhost/mlops-actions-test-conda:1"
+    exists = subprocess.run(["podman", "image", "exists", tag], timeout=60)
+    if exists.returncode != 0:
+        context = Path.cwd() / "conda-image"
+        context.mkdir()
+        (context / "conda").write_text(FAKE_CONDA)
+        (context / "Dockerfile").write_text(
+            f"FROM {base_image}\nCOPY conda /usr/local/bin/conda\n"
+            "RUN chmod +x /usr/local/bin/conda\n"
+        )
+        built = subprocess.run(
+            ["buildah", "bud", "--pull=never", "-t", tag, str(context)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert built.returncode == 0, built.stderr
+    return tag
+
+
+@pytest.mark.e2e
+@real_tools
+def test_an_image_with_a_conda_file_runs_with_the_conda_file_applied(
+    mlops, project, conda_image
+):
+    files = {"env/conda.yml": "# marker-from-the-conda-file\ndependencies: [pip]\n"}
+    environment = f"\n  image: {conda_image}\n  conda_file: env/conda.yml"
+    pipeline = write_project(project, environment, files)
+    result = mlops("pipeline", "run", str(pipeline), "--env", "container", "--json")
+    tag = next(
+        line.split()[3]
+        for line in result.err.splitlines()
+        if line.startswith("env: show: container ")
+    )
+    try:
+        assert result.code == 0, result
+        assert tag.startswith("localhost/mlops-env:")
+        assert (
+            f"env: show: container {tag} ({conda_image} + project/env/conda.yml)"
+        ) in result.err
+        assert report(json.loads(result.out))["marker"] == "marker-from-the-conda-file"
+    finally:
+        subprocess.run(["podman", "rmi", "-f", tag], capture_output=True, timeout=120)
+
+
+@pytest.mark.e2e
+@real_tools
+def test_an_image_without_conda_for_its_conda_file_says_so(
+    mlops, project, base_image  # noqa: F811
+):
+    files = {"env/conda.yml": "dependencies: [pip]\n"}
+    environment = f"\n  image: {base_image}\n  conda_file: env/conda.yml"
+    pipeline = write_project(project, environment, files)
+    result = mlops("pipeline", "run", str(pipeline), "--env", "container")
+    assert result.code == 3, result
+    assert result.err.splitlines()[-1] == (
+        "error: step show: cannot build its environment: buildah build failed "
+        f"(exit 1): mlops: image {base_image} has no conda to install conda_file "
+        "conda.yml with: use an image with conda, or a build context (build: "
+        "path:), or --env venv"
+    )
+
+
 def test_without_podman_and_buildah_exit_4_names_them(mlops, project, monkeypatch):
     files = {
         "env/environment.yml": "name: boxed\nbuild:\n  path: docker\n",

@@ -25,7 +25,7 @@ def shown(path: str | Path) -> str:
 
 def run_header(spec: Pipeline, runner: LocalRunner) -> None:
     click.echo(
-        f"pipeline {spec.name}: {len(spec.jobs)} steps, local backend, "
+        f"pipeline {spec.name}: {_steps(len(spec.jobs))}, local backend, "
         f"state in {shown(runner.state)}",
         err=True,
     )
@@ -89,7 +89,7 @@ def _summary(record: RunRecord) -> str:
     reused = sum(1 for s in record.steps if s.status == "reused")
     lines.append(
         f"run {record.run_id} completed in {record.seconds:.2f}s: "
-        f"{len(record.steps)} steps, {reused} reused ({shown(record.folder)})"
+        f"{_steps(len(record.steps))}, {reused} reused ({shown(record.folder)})"
     )
     return "\n".join(lines)
 
@@ -124,3 +124,7 @@ def run_to_actions(record: RunRecord) -> None:
         lines += ["", "| metric | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in values.items()]
     gha.append_summary(redact("\n".join(lines)) + "\n")
+
+
+def _steps(count: int) -> str:
+    return f"{count} step{'' if count == 1 else 's'}"

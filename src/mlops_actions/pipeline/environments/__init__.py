@@ -140,7 +140,7 @@ class Environments:
             return [a.replace(interpreter, str(venv.python)) for a in argv], env
         if plan.kind == "container":
             tools = container.tools(plan.declared, self.which)
-            image = container.ensure_image(plan.declared, tools, self.say)
+            image = container.ensure_image(plan.declared, tools, self.say, self.state)
             inner = [a.replace(interpreter, "python3") for a in argv]
             if inner[:2] == ["bash", "-c"]:
                 # Images made from distribution packages have python3 only;
@@ -156,6 +156,8 @@ class Environments:
 
 def _image(declared: Declared) -> str:
     tag = container.image_tag(declared)
+    if declared.conda_layer:
+        return f"{tag} ({declared.image} + {_shown(declared.conda_file)})"
     return f"{tag} (built from {_shown(declared.build)})" if declared.build else tag
 
 

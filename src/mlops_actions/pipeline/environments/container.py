@@ -33,7 +33,8 @@ Say = Callable[[str], None]
 
 def tools(declared: Declared, which: Callable[[str], str | None]) -> dict[str, str]:
     """podman (and buildah for a build context), or ToolMissing naming them."""
-    needed = ["podman"] + (["buildah"] if declared.build is not None else [])
+    builds = declared.build is not None or declared.conda_layer
+    needed = ["podman"] + (["buildah"] if builds else [])
     found = {name: which(name) for name in needed}
     missing = [name for name, path in found.items() if path is None]
     if missing:
@@ -46,7 +47,7 @@ def tools(declared: Declared, which: Callable[[str], str | None]) -> dict[str, s
 
 
 def image_tag(declared: Declared) -> str:
-    if declared.build is None:
+    if declared.build is None and not declared.conda_layer:
         if declared.unresolved:
             raise UsageError(
                 f"--env container: environment {declared.source}: "
@@ -61,18 +62,23 @@ def image_tag(declared: Declared) -> str:
     return f"localhost/mlops-env:{declared.image_hash()[:16]}"
 
 
-def ensure_image(declared: Declared, found: dict[str, str], say: Say) -> str:
-    """The image to run; a build context is built once per content hash."""
+def ensure_image(
+    declared: Declared, found: dict[str, str], say: Say, state: Path
+) -> str:
+    """The image to run; a build context (or an image with a conda file) is
+    built once per content hash."""
     tag = image_tag(declared)
-    if declared.build is None:
+    if declared.build is None and not declared.conda_layer:
         return tag
     exists = process.capture([found["podman"], "image", "exists", tag], timeout=60)
     if exists.returncode == 0:
         return tag
-    say(f"env: building image {tag} from {declared.build} with buildah")
+    context = declared.build or conda_context(declared, state)
+    what = declared.build or f"{declared.image} + {declared.conda_file}"
+    say(f"env: building image {tag} from {what} with buildah")
     try:
         Buildah(found["buildah"]).build(
-            declared.build,
+            context,
             tag,
             build_args={},
             pull="missing",
@@ -80,9 +86,38 @@ def ensure_image(declared: Declared, found: dict[str, str], say: Say) -> str:
             log=None,
         )
     except BackendError as exc:
-        said = (exc.detail or "").strip().splitlines()[-1:] or [""]
-        raise BuildFailed(f"{exc.message}: {said[0]}") from None
+        lines = (exc.detail or "").strip().splitlines()
+        # Our own Dockerfile's refusal, else the build's last word.
+        ours = [line for line in lines if line.startswith("mlops: ")]
+        said = (ours or lines[-1:] or [""])[0]
+        raise BuildFailed(f"{exc.message}: {said}") from None
     return tag
+
+
+#: the conda layer's Dockerfile: the conda file applied to the image's base
+#: environment, or a line that says the image has no conda to apply it with
+CONDA_DOCKERFILE = """\
+FROM {image}
+COPY conda.yml /tmp/mlops-conda.yml
+RUN command -v conda >/dev/null 2>&1 || {{ echo "mlops: image {image} has no \
+conda to install conda_file {conda} with: use an image with conda, or a build \
+context (build: path:), or --env venv" >&2; exit 1; }}
+RUN conda env update --name base --file /tmp/mlops-conda.yml \
+ && conda clean --all --yes
+"""
+
+
+def conda_context(declared: Declared, state: Path) -> Path:
+    """A build context under ``<state>/envs/`` for an image and a conda file."""
+    assert declared.image and declared.conda_file
+    folder = state / "envs" / f"image-{declared.image_hash()[:16]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conda.yml").write_bytes(declared.conda_file.read_bytes())
+    dockerfile = CONDA_DOCKERFILE.format(
+        image=declared.image, conda=declared.conda_file.name
+    )
+    (folder / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    return folder
 
 
 def podman_argv(

@@ -57,11 +57,22 @@ class Declared:
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
+    @property
+    def conda_layer(self) -> bool:
+        """An ``image:`` with a ``conda_file``: Azure ML builds the conda
+        environment into the image; so does ``--env container``."""
+        return self.build is None and bool(self.image) and self.conda_file is not None
+
     def image_hash(self) -> str:
-        """Content hash of the container image: build context or image name."""
+        """Content hash of the container image: build context, or image name
+        (and conda file content, for a conda layer)."""
         if self.build is not None:
             return digest.tree_digest(self.build)
-        return hashlib.sha256(str(self.image).encode()).hexdigest()
+        blob = str(self.image).encode()
+        if self.conda_layer:
+            assert self.conda_file is not None
+            blob += b"\0" + self.conda_file.read_bytes()
+        return hashlib.sha256(blob).hexdigest()
 
 
 def declared_environment(raw: Any, base: Path) -> Declared:
