@@ -20,7 +20,7 @@ mlops__fail() {
 mlops__setup() {
   local root known extras extra python source version key base venv bin
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  known="azure train mlflow serve lint dev"
+  known="azure train torch mlflow serve lint dev"
 
   case "${RUNNER_OS:-Linux}" in
     Linux | macOS) ;;

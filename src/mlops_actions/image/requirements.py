@@ -12,6 +12,14 @@ loading a pyfunc model needs no tracking server (Flask, SQLAlchemy,
 matplotlib...), which full mlflow would add to the image. MLflow writes its own
 version into every model's requirements; the scorer's pin wins, and the
 difference is reported as a note.
+
+A model's requirements are what its training environment held, so they may
+name tools that serving never runs (pytest, black, flake8, mypy...): those
+lines are dropped, with a note. A local build tag (``torch==2.13.0+cpu``) is
+on no public index: the pin keeps the public version (``torch==2.13.0``),
+and for PyTorch's own packages the tag's index goes into requirements.txt as
+an ``--extra-index-url`` line (``https://download.pytorch.org/whl/cpu``), so
+pip still installs the CPU build, the one the model was tested with.
 """
 
 from __future__ import annotations
@@ -28,6 +36,17 @@ from mlops_actions.errors import MissingDependency, UsageError
 SELF = "mlops-actions"
 EXTRA = "serve"
 _MLFLOW = ("mlflow", "mlflow-skinny")
+#: test and development tools: nothing a scorer imports
+DEV_TOOLS = frozenset(
+    "pytest hypothesis black flake8 mypy mypy-extensions pylint ruff isort "
+    "coverage tox nox pre-commit pyflakes pycodestyle autopep8 yapf bandit "
+    "ipython ipykernel jupyter notebook jupyterlab".split()
+)
+_DEV_PREFIXES = ("pytest-", "flake8-", "types-", "pylint-", "mypy-")
+#: packages whose local builds (+cpu, +cu128, +rocm6.4) PyTorch's index serves
+PYTORCH_INDEX = "https://download.pytorch.org/whl/"
+_PYTORCH = frozenset({"torch", "torchvision", "torchaudio", "triton"})
+_LOCAL_TAG = re.compile(r"[a-z0-9][a-z0-9.]*")
 
 
 def canonical(name: str) -> str:
@@ -52,6 +71,8 @@ class Lock:
 
     pins: dict[str, Pin] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: extra package indexes the pins need (PyTorch's, for a +cpu build)
+    indexes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [str(pin) for _, pin in sorted(self.pins.items())]
@@ -62,7 +83,8 @@ class Lock:
             "# dependencies as installed where the bundle was made, plus the\n"
             "# model's own requirements.\n"
         )
-        return head + "".join(f"{line}\n" for line in self.lines())
+        options = "".join(f"--extra-index-url {url}\n" for url in self.indexes)
+        return head + options + "".join(f"{line}\n" for line in self.lines())
 
 
 Lookup = Callable[[str], Any]
@@ -123,8 +145,54 @@ def lock(
             )
         if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
             continue
+        if is_dev_tool(req.name):
+            found.notes.append(
+                f"{where}: {req} dropped: a test or development tool, which "
+                "the scorer never runs"
+            )
+            continue
+        req = _without_local_tag(req, where, found)
         _add_model_requirement(req, where, found, demands, env, distribution)
     return found
+
+
+def is_dev_tool(name: str) -> bool:
+    """Whether ``name`` is a test or development tool (pytest, black...)."""
+    name = canonical(name)
+    return name in DEV_TOOLS or name.startswith(_DEV_PREFIXES)
+
+
+def public_version(version: str) -> str:
+    """``2.13.0+cpu`` -> ``2.13.0``: the version any index can serve."""
+    return version.split("+", 1)[0]
+
+
+def _without_local_tag(req: Any, where: str, found: Lock) -> Any:
+    """``torch==2.13.0+cpu`` as ``torch==2.13.0`` (and PyTorch's index for
+    the tag, when it is one of PyTorch's packages); other lines as they are."""
+    pinned = _exact(req)
+    if pinned is None or "+" not in pinned:
+        return req
+    from packaging.requirements import Requirement
+
+    public = public_version(pinned)
+    marker = f"; {req.marker}" if req.marker else ""
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    found.notes.append(_local_build(f"{where}: {req}", req.name, pinned, found))
+    return Requirement(f"{req.name}{extras}=={public}{marker}")
+
+
+def _local_build(what: str, name: str, version: str, found: Lock) -> str:
+    """The note on pinning ``name`` ``version`` (with a local tag) by its
+    public version; PyTorch's index for the tag joins ``found.indexes``."""
+    public, tag = version.split("+", 1)
+    note = f"{what} pinned as {name}=={public}"
+    if canonical(name) in _PYTORCH and _LOCAL_TAG.fullmatch(tag.lower()):
+        url = PYTORCH_INDEX + tag.lower()
+        if url not in found.indexes:
+            found.indexes.append(url)
+        return note + f" with --extra-index-url {url} (the +{tag} build)"
+    return note + f" (the local build tag +{tag} is on no package index)"
 
 
 def _add_model_requirement(
@@ -160,7 +228,7 @@ def _add_model_requirement(
             return
         found.pins[name] = Pin(req.name, pinned, "model")
         try:
-            installed = distribution(req.name).version
+            installed = public_version(distribution(req.name).version)
         except metadata.PackageNotFoundError:
             installed = None
         if installed == pinned:
@@ -215,10 +283,19 @@ def _walk(
                 f"pinned: install it, or pin it with == in the model's "
                 "requirements.txt"
             ) from None
-        version = dist.version
+        version = public_version(dist.version)
         held = found.pins.get(name)
         if held is None:
             found.pins[name] = Pin(dist.metadata["Name"] or req.name, version, via)
+            if version != dist.version:
+                found.notes.append(
+                    _local_build(
+                        f"{req.name} {dist.version} (installed here)",
+                        req.name,
+                        dist.version,
+                        found,
+                    )
+                )
         if must and not req.specifier.contains(version, prereleases=True):
             raise UsageError(
                 f"{where or 'the scorer'}: needs {req}, but {req.name} {version} "
