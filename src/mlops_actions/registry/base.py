@@ -160,6 +160,7 @@ class Registry(ABC):
         run_id: str | None,
         commit: str | None,
         tags: dict[str, str] | None = None,
+        gate_decision: str | None = None,
     ) -> tuple[ModelVersion, bool]:
         """Store the MLflow model folder ``model_dir`` as a new version of
         ``name`` (created on first use), with the evaluation folder beside it
@@ -169,7 +170,8 @@ class Registry(ABC):
         Idempotent on ``(name, run_id, commit)``: when a version with that pair
         exists it is returned with ``created`` False and nothing is stored.
         Without a ``run_id`` the model folder's digest stands in for it. A
-        ``register`` entry is added to the history. Tag keys starting with
+        ``register`` entry is added to the history, with ``gate_decision``
+        (what the gate decided about this candidate, reject included). Tag keys starting with
         ``mlops.`` or ``metric.`` are reserved (UsageError).
         """
 

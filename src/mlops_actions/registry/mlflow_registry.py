@@ -101,6 +101,7 @@ class MlflowRegistry(Registry):
         run_id: str | None,
         commit: str | None,
         tags: dict[str, str] | None = None,
+        gate_decision: str | None = None,
     ) -> tuple[ModelVersion, bool]:
         check_name(name)
         evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
@@ -118,7 +119,9 @@ class MlflowRegistry(Registry):
             mv = self.client.create_model_version(
                 name, source=f"runs:/{source}/model", run_id=source, tags=new_tags
             )
-            audit = replace(Audit.from_env(), commit=commit)
+            audit = replace(
+                Audit.from_env(gate_decision=gate_decision), commit=commit
+            )
             self._append(
                 name, HistoryEntry("register", str(mv.version), None, audit, utc_now())
             )

@@ -43,6 +43,14 @@ def gate_promotion(path: Path) -> tuple[str, str | None] | str:
     return str(decision), _champion_version(data)
 
 
+def gate_verdict(path: Path) -> str:
+    """What ``gate.json`` decided, as the history shows it: ``promote``,
+    ``first``, ``reject``, ``error``, with `` (dry-run)`` for a dry run."""
+    data = _read_gate(path)
+    decision = str(data.get("decision") or "error")
+    return f"{decision} (dry-run)" if data.get("mode") == "dry-run" else decision
+
+
 def _read_gate(path: Path) -> dict[str, Any]:
     """gate.json's fields as the file has them (none filled in: whether
     ``champion`` is there at all matters)."""

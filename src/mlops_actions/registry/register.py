@@ -18,7 +18,7 @@ from mlops_actions.registry.base import (
     current_commit,
 )
 from mlops_actions.registry.candidate import Candidate, from_run
-from mlops_actions.registry.records import gate_promotion, model_record
+from mlops_actions.registry.records import gate_promotion, gate_verdict, model_record
 from mlops_actions.settings import state_dir
 
 
@@ -54,6 +54,7 @@ def register_model(
     usage problem is raised before the registry is opened.
     """
     candidate, promotion = _checked(run, model_dir, evaluation_dir, gate)
+    decided = gate_verdict(gate) if gate else None
     registry = open_registry()
     version, created = registry.register(
         name,
@@ -62,6 +63,7 @@ def register_model(
         run_id=candidate.run_id,
         commit=commit or current_commit(),
         tags=dict(tags),
+        gate_decision=decided,
     )
     promoted = None
     if isinstance(promotion, tuple):
