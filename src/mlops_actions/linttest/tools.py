@@ -24,6 +24,7 @@ from mlops_actions.linttest.findings import (
     parse_black,
     parse_flake8,
 )
+from mlops_actions.linttest.flake8_config import default_options, defaults_said
 from mlops_actions.linttest.inputs import SETUP_PYTHON, Plan
 from mlops_actions.linttest.junit import TestReport, parse_junit
 
@@ -131,12 +132,20 @@ def run_black(plan: Plan, python: str) -> CheckResult:
 
 
 def run_flake8(plan: Plan, python: str) -> CheckResult:
-    """``flake8 --format=default PATHS``: a finding per reported line."""
-    command = (python, "-m", "flake8", "--format=default", *plan.paths)
+    """``flake8 --format=default PATHS``: a finding per reported line; with
+    black's line length when the project has no flake8 configuration."""
+    defaults = default_options(plan.project_dir)
+    command = (
+        *(python, "-m", "flake8", "--format=default"),
+        *defaults,
+        *plan.paths,
+    )
     start = time.monotonic()
     proc = _run(command, plan)
     found = parse_flake8(proc.stdout, str(plan.project_dir))
     count = f"{len(found)} finding{'' if len(found) == 1 else 's'}"
+    if defaults:
+        count += f" ({defaults_said(plan.project_dir)})"
     problem = None
     if proc.returncode != 0 and not found:
         why = _last_line(proc.stderr) or _last_line(proc.stdout)
