@@ -6,6 +6,10 @@
 # Reads (all optional):
 #   MLOPS_SETUP_EXTRAS   comma or space list of extras (see `known` below)
 #   MLOPS_SETUP_PYTHON   interpreter the venv is made from (default: python3 on PATH)
+#   MLOPS_SETUP_REQUIREMENTS the project's own requirements file (relative to the
+#                        working directory), installed into the same venv: what
+#                        the project's components and model need (scikit-learn,
+#                        say) instead of an extra's fixed set
 #   MLOPS_ACTIONS_SOURCE what to install instead of this checkout: a wheel or a
 #                        folder (air-gapped runners, and this repo's own tests)
 # Exports MLOPS_ACTIONS_CLI, MLOPS_ACTIONS_VERSION, MLOPS_ACTIONS_VENV and
@@ -19,6 +23,7 @@ mlops__fail() {
 
 mlops__setup() {
   local root known extras extra python source version key base venv bin
+  local requirements=""
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   known="azure train torch mlflow serve lint dev"
 
@@ -51,9 +56,23 @@ mlops__setup() {
   if [[ ! -e "$source" ]]; then
     mlops__fail "MLOPS_ACTIONS_SOURCE: ${source} does not exist: point it at a wheel or a checkout of mlops-actions" || return 1
   fi
+  if [[ -n "${MLOPS_SETUP_REQUIREMENTS:-}" ]]; then
+    requirements="$MLOPS_SETUP_REQUIREMENTS"
+    # Absolute, so a name starting with '-' can never read as a pip option.
+    [[ "$requirements" == /* ]] || requirements="$PWD/$requirements"
+    if [[ ! -f "$requirements" ]]; then
+      mlops__fail "requirements: ${MLOPS_SETUP_REQUIREMENTS} is not a file: give the path of your project's requirements file, relative to the workspace" || return 1
+    fi
+  fi
+
   version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/src/mlops_actions/__init__.py")"
   # Same version, extras, interpreter and source in one job: reuse the venv.
-  key="$(printf '%s\n' "$version" "$extras" "$python" "$source" | cksum | cut -d' ' -f1)"
+  key="$(
+    {
+      printf '%s\n' "$version" "$extras" "$python" "$source" "$requirements"
+      [[ -z "$requirements" ]] || cat -- "$requirements"
+    } | cksum | cut -d' ' -f1
+  )"
   base="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlops-actions"
   venv="$base/venv-$key"
   bin="$base/bin-$key"
@@ -65,14 +84,16 @@ mlops__setup() {
     MLOPS_ACTIONS_REUSED=false
     rm -rf "$venv"
     local spec="$source${extras:+[$extras]}"
-    echo "mlops-actions ${version}: installing ${spec} into ${venv}"
+    local -a install=("$spec")
+    [[ -z "$requirements" ]] || install+=(--requirement "$requirements")
+    echo "mlops-actions ${version}: installing ${spec}${requirements:+ and ${requirements}} into ${venv}"
     if command -v uv >/dev/null 2>&1; then
       uv venv --quiet --python "$python" "$venv" &&
-        uv pip install --quiet --python "$venv/bin/python" "$spec"
+        uv pip install --quiet --python "$venv/bin/python" "${install[@]}"
     else
       "$python" -m venv "$venv" &&
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$spec"
-    fi || mlops__fail "installing ${spec} failed (see the log above): check the extras input and the runner's network" || return 1
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${install[@]}"
+    fi || mlops__fail "installing ${spec}${requirements:+ and ${requirements}} failed (see the log above): check the extras and requirements inputs and the runner's network" || return 1
     touch "$venv/.mlops-ready"
   fi
 
