@@ -13,7 +13,8 @@ PY = sys.executable
 #: 85 columns, as black leaves it; and a slice black spaces as `a[1 :]`
 CODE = (
     "def describe(values: list[str], offset: int) -> str:\n"
-    '    return "values after this offset index: " + ", ".join(values[offset + 1 :]) + "."\n'
+    '    return "values after this offset index: " + ", ".join('
+    'values[offset + 1 :]) + "."\n'
 )
 
 
@@ -52,7 +53,8 @@ def test_black_line_length_of_the_project_is_used(mlops, fresh):
     (fresh / "pyproject.toml").write_text("[tool.black]\nline-length = 80\n")
     (fresh / "describe.py").write_text(
         "def describe(values: list[str], offset: int) -> str:\n"
-        '    return "values after: " + ", ".join(values[offset + 1 :]) + "." * 12 + "!!!"\n'
+        '    return "values after: " + ", ".join('
+        'values[offset + 1 :]) + "." * 12 + "!!!"\n'
     )
     assert default_options(fresh) == (
         "--max-line-length=80",

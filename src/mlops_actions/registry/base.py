@@ -171,8 +171,8 @@ class Registry(ABC):
         exists it is returned with ``created`` False and nothing is stored.
         Without a ``run_id`` the model folder's digest stands in for it. A
         ``register`` entry is added to the history, with ``gate_decision``
-        (what the gate decided about this candidate, reject included). Tag keys starting with
-        ``mlops.`` or ``metric.`` are reserved (UsageError).
+        (what the gate decided about this candidate, reject included). Tag
+        keys starting with ``mlops.`` or ``metric.`` are reserved (UsageError).
         """
 
     @abstractmethod

@@ -119,9 +119,7 @@ class MlflowRegistry(Registry):
             mv = self.client.create_model_version(
                 name, source=f"runs:/{source}/model", run_id=source, tags=new_tags
             )
-            audit = replace(
-                Audit.from_env(gate_decision=gate_decision), commit=commit
-            )
+            audit = replace(Audit.from_env(gate_decision=gate_decision), commit=commit)
             self._append(
                 name, HistoryEntry("register", str(mv.version), None, audit, utc_now())
             )
