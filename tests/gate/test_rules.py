@@ -196,7 +196,7 @@ CASES = {
     "unknown top-level field": (
         GOOD + "extra: 1\n",
         "gate.yml:18: extra: unknown field: remove it (allowed here: version, "
-        "model, mode, primary, metrics, bootstrap)",
+        "model, mode, primary, metrics, bootstrap, outputs)",
     ),
     "quoted number": (
         GOOD.replace("floor: 0.80", "floor: '0.80'"),

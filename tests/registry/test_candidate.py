@@ -78,8 +78,16 @@ def test_only_finite_numbers_become_metrics(tmp_path):
     assert read_metrics(tmp_path / "absent") == {}
 
 
+def test_a_plain_metrics_map_is_read_as_the_gate_reads_it(tmp_path):
+    (tmp_path / "metrics.json").write_text('{"accuracy": 0.9, "note": "x"}')
+    assert read_metrics(tmp_path) == {"accuracy": 0.9}
+
+
 def test_a_foreign_metrics_file_is_refused(tmp_path):
-    (tmp_path / "metrics.json").write_text('{"accuracy": 0.9}')
+    (tmp_path / "metrics.json").write_text('{"schema": "theirs", "accuracy": 0.9}')
+    with pytest.raises(UsageError, match="not a metrics file"):
+        read_metrics(tmp_path)
+    (tmp_path / "metrics.json").write_text("[0.9]")
     with pytest.raises(UsageError, match="not a metrics file"):
         read_metrics(tmp_path)
     (tmp_path / "metrics.json").write_text("{")

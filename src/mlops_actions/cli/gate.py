@@ -35,6 +35,7 @@ PATH = click.Path(path_type=Path)
     show_envvar=True,
     help="Candidate = this local pipeline run's metrics [default: latest].",
 )
+@options.metrics_output()
 @click.option(
     "--model", show_envvar=True, help="Registered model name [default: rules]."
 )
@@ -59,6 +60,7 @@ def gate(
     rules: Path,
     metrics: Path | None,
     run: str | None,
+    metrics_output: str | None,
     model: str | None,
     mode: str | None,
     out: Path,
@@ -83,6 +85,7 @@ def gate(
         mode=mode,
         out=out,
         backend=obj.backend,
+        metrics_output=metrics_output,
     )
     report_gate.outputs(out, recorded.outcome, recorded.champion)
     if recorded.error is not None:

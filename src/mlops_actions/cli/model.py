@@ -48,6 +48,12 @@ def model(ctx: click.Context, tracking_uri: str | None) -> None:
     show_envvar=True,
     help="Register the model and metrics outputs of this `mlops pipeline run`.",
 )
+@options.model_output(
+    "With --run: the output holding the MLflow model [default: model]."
+)
+@options.metrics_output(
+    "With --run: the output holding metrics.json [default: metrics]."
+)
 @click.option("--model-dir", type=DIR, show_envvar=True, help="An MLflow model folder.")
 @click.option(
     "--evaluation-dir",
@@ -76,6 +82,8 @@ def register(
     target: Target,
     name: str,
     run: str | None,
+    model_output: str | None,
+    metrics_output: str | None,
     model_dir: Path | None,
     evaluation_dir: Path | None,
     commit: str | None,
@@ -104,6 +112,8 @@ def register(
         tags=_pairs(tags),
         gate=gate,
         out=out,
+        model_output=model_output,
+        metrics_output=metrics_output,
     )
     _show_registration(done, as_json)
 

@@ -169,6 +169,22 @@ def out(default: str, help: str) -> Callable[[F], F]:
     )
 
 
+def model_output(
+    help: str = "The pipeline output holding the MLflow model "
+    "[default: gate.yml outputs.model, else model].",
+) -> Callable[[F], F]:
+    """``--model-output``: which pipeline output is the model."""
+    return click.option("--model-output", metavar="NAME", show_envvar=True, help=help)
+
+
+def metrics_output(
+    help: str = "The pipeline output holding metrics.json "
+    "[default: gate.yml outputs.metrics, else metrics].",
+) -> Callable[[F], F]:
+    """``--metrics-output``: which pipeline output holds the evaluation."""
+    return click.option("--metrics-output", metavar="NAME", show_envvar=True, help=help)
+
+
 #: where pipeline steps run; the names of pipeline.environments.MODES
 ENV_MODES = ("auto", "host", "venv", "container")
 

@@ -30,8 +30,26 @@ def pipeline() -> None:
     show_envvar=True,
     help="local: what only Azure ML can run (spark, parallel, ...) is an error.",
 )
+@click.option(
+    "--rules",
+    type=FILE,
+    default="gate.yml",
+    show_default=True,
+    show_envvar=True,
+    help="Gate rules naming the model and metrics outputs (checked when the "
+    "file exists).",
+)
+@options.model_output()
+@options.metrics_output()
 @options.json_flag()
-def validate(file: Path, target: str, as_json: bool) -> None:
+def validate(
+    file: Path,
+    target: str,
+    rules: Path,
+    model_output: str | None,
+    metrics_output: str | None,
+    as_json: bool,
+) -> None:
     """Check FILE, a pipeline or a component, with azure-ai-ml and with our
     graph checks, and report both.
 
@@ -40,11 +58,15 @@ def validate(file: Path, target: str, as_json: bool) -> None:
     missing component files and scripts. Each problem is one line
     file:line: jobs.X.field: message; exit 2 when there is any. What the local
     backend cannot run is a warning (an error with --target local).
+
+    When --rules exists (or an output flag is given), a pipeline without the
+    model or metrics output the release loop reads is a warning.
     """
-    from mlops_actions.pipeline.validate import validate_file
+    from mlops_actions.pipeline.validate import output_warnings, validate_file
 
     result = validate_file(file, target)
-    for warning in result.warnings:
+    more = output_warnings(result, rules, model_output, metrics_output)
+    for warning in (*result.warnings, *more):
         click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))

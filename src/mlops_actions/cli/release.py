@@ -43,6 +43,8 @@ FILE = click.Path(path_type=Path, dir_okay=False)
     metavar="NAME=VALUE",
     help="Override a pipeline input (repeatable).",
 )
+@options.model_output()
+@options.metrics_output()
 @options.env(
     "host",
     "Where the pipeline's steps run (as `mlops pipeline run --env`). host by "
@@ -57,6 +59,8 @@ def release(
     pipeline: Path,
     rules: Path,
     overrides: tuple[str, ...],
+    model_output: str | None,
+    metrics_output: str | None,
     env: str,
     host: str,
     port: int,
@@ -82,7 +86,14 @@ def release(
             "version; use --backend local"
         )
     state = state_dir()
-    request = ReleaseRequest(pipeline, parse_overrides(overrides), rules, state)
+    request = ReleaseRequest(
+        pipeline,
+        parse_overrides(overrides),
+        rules,
+        state,
+        model_output=model_output,
+        metrics_output=metrics_output,
+    )
 
     def say(line: str) -> None:
         click.echo(line, err=True)

@@ -46,17 +46,30 @@ class GateRun:
 
 
 def find_candidate(
-    metrics: Path | None, run: str | None, state: Path
+    metrics: Path | None,
+    run: str | None,
+    state: Path,
+    *,
+    metrics_output: str = "metrics",
 ) -> MeasuredCandidate:
-    """The candidate from ``--metrics`` (file or folder) or ``--run``."""
+    """The candidate from ``--metrics`` (file or folder) or ``--run`` (its
+    ``metrics_output`` output). The gate reads metrics only: a run without a
+    model output is register's concern, not the gate's."""
     run_id = None
     if metrics is None:
-        from mlops_actions.registry.candidate import from_run
+        from mlops_actions.registry.candidate import completed_run, evaluation_of
 
-        found = from_run(state, run or "latest")
-        if found.evaluation_dir is None:
-            raise UsageError(f"--run {found.run_id}: the run has no metrics output")
-        metrics, run_id = found.evaluation_dir, found.run_id
+        record = completed_run(state, run or "latest")
+        run_id = str(record["run_id"])
+        metrics = evaluation_of(record, metrics_output)
+        if metrics is None:
+            outputs = ", ".join(sorted(record.get("outputs") or {})) or "none"
+            raise UsageError(
+                f"--run {run_id}: the run has no `{metrics_output}` output (its "
+                f"outputs: {outputs}) and no step wrote metrics.json: name the "
+                "output holding metrics.json with outputs.metrics in gate.yml "
+                "or --metrics-output"
+            )
     path = metrics / "metrics.json" if metrics.is_dir() else metrics
     if not path.is_file():
         raise UsageError(f"--metrics {metrics}: no metrics.json there")
@@ -74,6 +87,9 @@ def find_candidate(
         return MeasuredCandidate(path, run_id, {}, None, exc.message)
     if "metrics" not in read.model_fields_set:
         return MeasuredCandidate(path, run_id, {}, None, no_mapping)
+    if not read.metrics:
+        empty = f"{path} holds no metrics: write {{name: number}} for each metric"
+        return MeasuredCandidate(path, run_id, {}, None, empty)
     return MeasuredCandidate(path, run_id, read.metrics, read.positive_class, None)
 
 

@@ -28,6 +28,9 @@ an error::
       confidence: 0.95          # two-sided interval level, between 0.5 and 1
       resamples: 10000          # 100 to 1000000
       seed: 0                   # >= 0; the same seed gives the same interval
+    outputs:                    # optional: the pipeline outputs gate, register
+      model: model              #   and release read (an MLflow model folder)
+      metrics: metrics          #   (the folder of metrics.json, predictions)
 
 Constraints: every metric has at least one rule (floor or ceiling, a margin,
 or, for the primary metric, the bootstrap): a direction alone would let any
@@ -45,6 +48,7 @@ Numbers in YAML: PyYAML follows YAML 1.1, which reads ``1e-3`` as text; write
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -174,6 +178,37 @@ class BootstrapRule(_Schema):
         return value
 
 
+#: What a pipeline output's name may be (as Azure ML names a job output).
+OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+OutputName = Annotated[str, Strict(), Field(min_length=1, pattern=OUTPUT_NAME)]
+
+
+class OutputNames(_Schema):
+    """``outputs:``: which pipeline outputs hold the model and its metrics."""
+
+    model: OutputName = "model"
+    metrics: OutputName = "metrics"
+
+
+def output_names(
+    rules: GateRules | None, *, model: str | None = None, metrics: str | None = None
+) -> OutputNames:
+    """The output names in force: a flag's value (``model``, ``metrics``) over
+    the rules' ``outputs:``, over the defaults ``model`` and ``metrics``.
+
+    A flag's value is checked as gate.yml's is: UsageError naming the flag.
+    """
+    names = rules.outputs if rules is not None else OutputNames()
+    given = {"model": model, "metrics": metrics}
+    for key, value in given.items():
+        if value is not None and not re.fullmatch(OUTPUT_NAME, value):
+            raise UsageError(
+                f"--{key}-output {value!r}: not a pipeline output name: use "
+                "letters, digits and _, not starting with a digit"
+            )
+    return names.model_copy(update={k: v for k, v in given.items() if v})
+
+
 class GateRules(_Schema):
     version: Literal[1]
     model: Annotated[str, Strict(), Field(min_length=1)]
@@ -181,6 +216,7 @@ class GateRules(_Schema):
     primary: Annotated[str, Strict()]
     metrics: Annotated[dict[str, MetricRule], Field(min_length=1)]
     bootstrap: BootstrapRule | None = None
+    outputs: OutputNames = Field(default_factory=OutputNames)
 
     @model_validator(mode="after")
     def _consistent(self) -> GateRules:
@@ -272,6 +308,11 @@ def _explain(error: Any) -> tuple[str, str]:
         return ".".join(loc), "needs at least one entry"
     if kind == "string_too_short":
         return ".".join(loc), "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return ".".join(loc), (
+            "must be a pipeline output name (letters, digits and _, not "
+            f"starting with a digit), got {value!r}"
+        )
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         like = ""
         if loc and loc[-1] in ("min_improvement", "max_regression"):
@@ -291,6 +332,8 @@ def _allowed(loc: list[str]) -> list[str]:
             parts = parts[1:]  # skip the metric's name
         elif model is GateRules and part == "bootstrap":
             model = BootstrapRule
+        elif model is GateRules and part == "outputs":
+            model = OutputNames
         elif model is MetricRule and part in ("min_improvement", "max_regression"):
             model = MarginRule
     return list(model.model_fields)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlops_actions.errors import MlopsError
 from mlops_actions.gate.compare import GateRun, error_record, find_candidate, run_gate
-from mlops_actions.gate.rules import load_rules
+from mlops_actions.gate.rules import load_rules, output_names
 from mlops_actions.jsonio import write_json
 from mlops_actions.records.gate import PASSING
 from mlops_actions.settings import state_dir
@@ -56,17 +56,22 @@ def record_gate(
     mode: str | None,
     out: Path,
     backend: str,
+    metrics_output: str | None = None,
 ) -> Recorded:
-    """Run the gate for the candidate (``metrics`` or pipeline ``run``) under
-    ``rules``, with ``model`` and ``mode`` overriding the rules' own, against
-    ``backend``'s registry; write ``gate.json`` to ``out`` in every case."""
+    """Run the gate for the candidate (``metrics`` or pipeline ``run``'s
+    metrics output) under ``rules``, with ``model``, ``mode`` and
+    ``metrics_output`` overriding the rules' own, against ``backend``'s
+    registry; write ``gate.json`` to ``out`` in every case."""
     from mlops_actions.registry import open_registry
 
     try:
         spec = load_rules(rules)
         overrides = {"model": model, "mode": mode}
         spec = spec.model_copy(update={k: v for k, v in overrides.items() if v})
-        candidate = find_candidate(metrics, run, state_dir())
+        names = output_names(spec, metrics=metrics_output)
+        candidate = find_candidate(
+            metrics, run, state_dir(), metrics_output=names.metrics
+        )
         result = run_gate(spec, candidate, open_registry(backend))
     except MlopsError as exc:
         write_json(out, error_record(exc.message, model=model, mode=mode))

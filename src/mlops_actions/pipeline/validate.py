@@ -271,3 +271,35 @@ def asset_message(value: Any, name: str) -> str:
 def more_problems(problems: tuple[Problem, ...] | list[Problem]) -> str | None:
     """Problems after the first, one ``error:`` line each."""
     return "\n".join(f"error: {p}" for p in problems[1:]) or None
+
+
+def output_warnings(
+    result: Validation,
+    rules: Path,
+    model_output: str | None,
+    metrics_output: str | None,
+) -> list[str]:
+    """Warning lines for a valid pipeline lacking the model or metrics output
+    that ``rules`` (when the file exists) or the flags name; none for a
+    component, or when neither says which names the project uses. A bad flag
+    is a UsageError; a bad ``rules`` file only a warning (validate checks the
+    pipeline, the gate checks its rules)."""
+    from mlops_actions.gate.rules import load_rules, output_names
+    from mlops_actions.pipeline.outputs import missing_outputs
+
+    names = output_names(None, model=model_output, metrics=metrics_output)
+    if result.spec is None or result.problems:
+        return []
+    if not rules.is_file() and not (model_output or metrics_output):
+        return []
+    if rules.is_file():
+        try:
+            spec = load_rules(rules)
+        except UsageError as exc:
+            return [
+                f"{exc.message} (the pipeline's model and metrics outputs were "
+                "not checked)"
+            ]
+        names = output_names(spec, model=model_output, metrics=metrics_output)
+    found = missing_outputs(result.spec, model=names.model, metrics=names.metrics)
+    return [str(problem) for problem in found]

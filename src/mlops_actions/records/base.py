@@ -134,13 +134,17 @@ def parse_record(data: Any, model: type[R], where: str) -> R:
 def read_record(path: Path, model: type[R], *, where: str | None = None) -> R:
     """The record in ``path``, checked (see the module's docstring)."""
     where = where or str(path)
+    return parse_record(read_document(path, where), model, where)
+
+
+def read_document(path: Path, where: str) -> Any:
+    """The JSON document in ``path``; :class:`RecordUnreadable` if there is none."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RecordUnreadable(f"{where}: {exc.strerror or exc}", exc) from None
     except ValueError as exc:
         raise RecordUnreadable(f"{where}: not valid JSON ({exc})", exc) from None
-    return parse_record(data, model, where)
 
 
 def write_record(path: Path, record: Record) -> None:

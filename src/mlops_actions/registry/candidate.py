@@ -29,9 +29,37 @@ class Candidate:
     run_id: str | None
 
 
-def from_run(state: Path, run: str) -> Candidate:
-    """The ``model`` and ``metrics`` outputs of ``<state>/runs/<run>/run.json``;
-    ``latest`` is the newest completed run.
+def from_run(
+    state: Path,
+    run: str,
+    *,
+    model_output: str = "model",
+    metrics_output: str = "metrics",
+    how: str = "--model-output",
+) -> Candidate:
+    """The ``model_output`` and ``metrics_output`` outputs of
+    ``<state>/runs/<run>/run.json`` (see :func:`completed_run`); a UsageError
+    naming the missing model output, and ``how`` to name another, if the run
+    has none."""
+    record = completed_run(state, run)
+    outputs = record.get("outputs") or {}
+    if not outputs.get(model_output):
+        raise UsageError(
+            f"--run {record['run_id']}: the pipeline has no `{model_output}` output "
+            f"to register (its outputs: {_names(outputs)}): name the output "
+            f"holding the MLflow model with {how}"
+        )
+    evaluation = evaluation_of(record, metrics_output)
+    return Candidate(
+        model_dir=Path(outputs[model_output]),
+        evaluation_dir=evaluation,
+        run_id=producing_run(record, outputs[model_output]),
+    )
+
+
+def completed_run(state: Path, run: str) -> dict[str, Any]:
+    """The body of ``<state>/runs/<run>/run.json``; ``latest`` is the newest
+    completed run.
 
     ``run`` must be ``latest`` or a run id (UsageError naming ``--run``
     otherwise); a record left ``running`` by a CLI that has ended is reported
@@ -46,32 +74,33 @@ def from_run(state: Path, run: str) -> Candidate:
                 f"--run latest: no completed pipeline run under {runs}; "
                 "run `mlops pipeline run` first or pass --model-dir"
             )
-    else:
-        record = _read_run(runs / run / "run.json", f"--run {run}")
-        status = run_status(record)
-        if status != "completed":
-            stale = (
-                ": its CLI ended without finishing the record"
-                if status == "interrupted"
-                else ""
-            )
-            raise UsageError(
-                f"--run {run}: the run did not complete "
-                f"(status {status}{stale}); register a completed run"
-            )
-    outputs = record.get("outputs") or {}
-    if not outputs.get("model"):
-        raise UsageError(
-            f"--run {record['run_id']}: the pipeline has no `model` output to register"
+        return record
+    record = _read_run(runs / run / "run.json", f"--run {run}")
+    status = run_status(record)
+    if status != "completed":
+        stale = (
+            ": its CLI ended without finishing the record"
+            if status == "interrupted"
+            else ""
         )
-    evaluation = outputs.get("metrics") or None
+        raise UsageError(
+            f"--run {run}: the run did not complete "
+            f"(status {status}{stale}); register a completed run"
+        )
+    return record
+
+
+def evaluation_of(record: dict[str, Any], metrics_output: str) -> Path | None:
+    """The folder of run ``record``'s ``metrics_output`` output, else the
+    folder of the metrics.json its last step wrote, else None."""
+    evaluation = (record.get("outputs") or {}).get(metrics_output) or None
     if evaluation is None and (record.get("metrics") or {}).get("path"):
         evaluation = str(Path(record["metrics"]["path"]).parent)
-    return Candidate(
-        model_dir=Path(outputs["model"]),
-        evaluation_dir=Path(evaluation) if evaluation else None,
-        run_id=producing_run(record, outputs["model"]),
-    )
+    return Path(evaluation) if evaluation else None
+
+
+def _names(outputs: dict[str, Any]) -> str:
+    return ", ".join(sorted(outputs)) or "none"
 
 
 def _read_run(path: Path, flag: str) -> dict[str, Any]:
@@ -101,7 +130,7 @@ def _latest_completed(runs: Path) -> dict | None:
 
 
 def read_metrics(evaluation_dir: Path | None) -> dict[str, float]:
-    """The finite numbers of ``metrics.json`` (our schema) in ``evaluation_dir``.
+    """The finite numbers of ``metrics.json`` (either form) in ``evaluation_dir``.
 
     Anything else is left out rather than stored: the gate treats a missing
     metric as a failure, which a made-up value would hide.

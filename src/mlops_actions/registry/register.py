@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_actions.errors import UsageError
 from mlops_actions.jsonio import write_json
@@ -20,6 +20,9 @@ from mlops_actions.registry.base import (
 from mlops_actions.registry.candidate import Candidate, from_run
 from mlops_actions.registry.records import gate_promotion, gate_verdict, model_record
 from mlops_actions.settings import state_dir
+
+if TYPE_CHECKING:
+    from mlops_actions.gate.rules import OutputNames
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,25 @@ def register_model(
     tags: Mapping[str, str],
     gate: Path | None,
     out: Path,
+    model_output: str | None = None,
+    metrics_output: str | None = None,
 ) -> Registration:
     """Register ``model_dir`` (with ``evaluation_dir``) or pipeline ``run``'s
     outputs (the latest run when neither is given) as a version of ``name``.
 
     Re-running for the same run and commit finds the version registered
     before. With ``gate``, the version becomes the champion when the gate
-    decided promote or first, over the champion it compared against. Every
-    usage problem is raised before the registry is opened.
+    decided promote or first, over the champion it compared against. A run's
+    model and metrics are its ``model_output`` and ``metrics_output`` outputs
+    (``model`` and ``metrics`` by default). Every usage problem is raised
+    before the registry is opened.
     """
-    candidate, promotion = _checked(run, model_dir, evaluation_dir, gate)
+    from mlops_actions.gate.rules import output_names
+
+    names = output_names(None, model=model_output, metrics=metrics_output)
+    if not run and model_dir and (model_output or metrics_output):
+        raise UsageError("--model-output and --metrics-output go with --run")
+    candidate, promotion = _checked(run, model_dir, evaluation_dir, gate, names)
     decided = gate_verdict(gate) if gate else None
     registry = open_registry()
     version, created = registry.register(
@@ -83,6 +95,7 @@ def _checked(
     model_dir: Path | None,
     evaluation_dir: Path | None,
     gate: Path | None,
+    names: OutputNames,
 ) -> tuple[Candidate, tuple[str, str | None] | str | None]:
     """The candidate and what ``gate`` says about promoting it, or the usage
     error naming the flags that do not go together."""
@@ -94,6 +107,12 @@ def _checked(
     if run and evaluation_dir:
         raise UsageError("--evaluation-dir goes with --model-dir, not --run")
     if run:
-        return from_run(state_dir(), run), promotion
+        found = from_run(
+            state_dir(),
+            run,
+            model_output=names.model,
+            metrics_output=names.metrics,
+        )
+        return found, promotion
     assert model_dir is not None  # no run means a model folder was given
     return Candidate(model_dir, evaluation_dir, None), promotion

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mlops_actions.deploy.base import Deployed, DeployTarget
 from mlops_actions.deploy.target import deploy_model
-from mlops_actions.errors import CheckFailed
+from mlops_actions.errors import CheckFailed, UsageError
 from mlops_actions.gate.compare import (
     GateRun,
     MeasuredCandidate,
@@ -25,12 +25,13 @@ from mlops_actions.gate.compare import (
     run_gate,
 )
 from mlops_actions.gate.decision import Decision
-from mlops_actions.gate.rules import load_rules
+from mlops_actions.gate.rules import OutputNames, load_rules, output_names
 from mlops_actions.image.context import make_bundle
 from mlops_actions.jsonio import write_json
 from mlops_actions.pipeline.backend import PipelineBackend
+from mlops_actions.pipeline.outputs import require_model_output
 from mlops_actions.pipeline.runs import producing_run
-from mlops_actions.pipeline.spec import load_pipeline
+from mlops_actions.pipeline.spec import Pipeline, load_pipeline
 from mlops_actions.records.base import read_record
 from mlops_actions.records.deploy import SmokeRecord
 from mlops_actions.records.gate import PASSING
@@ -45,6 +46,9 @@ class ReleaseRequest:
     rules: Path
     #: where the loop's records go: ``<state>/releases/<run-id>/``
     state: Path
+    #: the pipeline outputs to read, over gate.yml's ``outputs:``
+    model_output: str | None = None
+    metrics_output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,13 @@ def release(
 ) -> Released:
     """Run the loop; ``say`` reports progress, ``publish`` shows the gate table."""
     rules = load_rules(request.rules)  # a bad gate.yml stops us before training
+    names = output_names(
+        rules, model=request.model_output, metrics=request.metrics_output
+    )
+    pipeline = load_pipeline(request.pipeline)
+    require_model_output(pipeline, names.model, request.pipeline)
     say(f"release: pipeline {request.pipeline}")
-    trained = _train(pipelines, request)
+    trained = _train(pipelines, pipeline, request, names)
     folder = request.state / "releases" / trained.record.run_id
     gate = run_gate(rules, trained.candidate(request.state), registry)
     write_json(folder / "gate.json", gate.record)
@@ -119,16 +128,33 @@ class _Trained:
         return replace(found, run_id=self.record.run_id)
 
 
-def _train(pipelines: PipelineBackend, request: ReleaseRequest) -> _Trained:
-    submitted = pipelines.submit(load_pipeline(request.pipeline), request.overrides)
+def _train(
+    pipelines: PipelineBackend,
+    pipeline: Pipeline,
+    request: ReleaseRequest,
+    names: OutputNames,
+) -> _Trained:
+    submitted = pipelines.submit(pipeline, request.overrides)
     submitted.wait()
     record = submitted.record()
     outputs = submitted.outputs()
-    if outputs.get("metrics"):
-        metrics = Path(outputs["metrics"])
-    else:
+    if outputs.get(names.metrics):
+        metrics = Path(outputs[names.metrics])
+    elif record.metrics.get("path"):
         metrics = Path(record.metrics["path"]).parent
-    return _Trained(record, Path(outputs["model"]), metrics)
+    else:
+        raise UsageError(
+            f"run {record.run_id}: the pipeline has no `{names.metrics}` output "
+            f"(its outputs: {', '.join(sorted(outputs)) or 'none'}) and no step "
+            "wrote metrics.json: name the output holding metrics.json with "
+            "outputs.metrics in gate.yml or --metrics-output"
+        )
+    if not outputs.get(names.model):
+        raise UsageError(
+            f"run {record.run_id}: the pipeline's `{names.model}` output is empty: "
+            "the step bound to it wrote no MLflow model folder"
+        )
+    return _Trained(record, Path(outputs[names.model]), metrics)
 
 
 def _register(
