@@ -165,7 +165,8 @@ def test_deploy_records_its_own_scorer_and_stop_ends_it(tmp_path, mlops, deploy,
         data = json.loads((tmp_path / ".mlops" / "deploy" / "local.json").read_text())
         assert result.stdout == (
             f"deployed {MODEL} at http://127.0.0.1:{port} (pid {data['pid']})\n"
-            "smoke test: no request known\n"
+            "smoke test: not run: no recorded answers (smoke.json) and the model "
+            "has no serving input example\n"
         )
         assert ProcessId(data["pid"], data["process_started"]).alive()
         url = f"http://127.0.0.1:{port}/health/ready"

@@ -60,7 +60,7 @@ def test_same_answers_pass(scorer):
     scorer["answer"] = (200, records(["a", "b"], [0.25, 0.7500000001]))
     result = smoke_test(scorer["url"], SMOKE)
     assert result.ok and result.rows == 2 and result.status == 200
-    assert result.summary() == "smoke test passed: 2 rows answered as evaluated"
+    assert result.summary() == "smoke test passed: 2 rows answered as recorded"
     assert scorer["bodies"] == [("/invocations", SMOKE["request"])]
 
 

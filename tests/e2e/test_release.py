@@ -68,7 +68,7 @@ def test_release_ends_with_the_champion_serving(released, project):
         rf"http://127\.0\.0\.1:{port}",
         lines[-4],
     )
-    assert lines[-3] == "smoke test passed: 8 rows answered as evaluated"
+    assert lines[-3] == "smoke test passed: 8 rows answered as recorded"
     assert re.fullmatch(
         rf"try it: curl -s http://127\.0\.0\.1:{port}/invocations -H 'Content-Type: "
         r"application/json' -d @\.mlops/releases/\S+/request\.json",

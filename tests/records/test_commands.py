@@ -85,6 +85,7 @@ def test_deploy_json_carries_the_format_version_and_the_models(mlops, monkeypatc
         "seconds": 0.1,
         "status": 200,
         "mismatches": [],
+        "shape_only": False,
     }
 
 

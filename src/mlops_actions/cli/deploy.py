@@ -45,7 +45,16 @@ def _serving_options(
             type=SMOKE,
             show_envvar=True,
             hidden=hidden,
-            help="smoke.json to send [default: the version's evaluation].",
+            help="smoke.json to send [default: the version's evaluation, else "
+            "the model's serving input example, shape only].",
+        ),
+        click.option(
+            "--tolerance",
+            type=click.FloatRange(min=0),
+            show_envvar=True,
+            hidden=hidden,
+            help="Allowed absolute difference of a number in the answer "
+            "[default: smoke.json's, else 1e-06].",
         ),
         options.host(hidden=hidden),
         options.port(hidden=hidden),
@@ -93,9 +102,11 @@ def deploy_local(obj: Context, **serving: Any) -> None:
     """Start the scorer for a model, wait until it is ready, smoke-test it.
 
     The smoke test sends the evaluate step's recorded request and checks every
-    answer against the predictions the evaluated model gave; on a mismatch the
-    scorer is stopped and the exit code is 1. The scorer keeps running after
-    this command: `mlops deploy stop` ends it.
+    answer against the predictions the evaluated model gave (numbers within
+    --tolerance, the rest exactly); without recorded answers it sends the
+    model's serving input example and checks only the number of answers. On
+    any failure the scorer is stopped (exit 1 for a mismatch). The scorer
+    keeps running after this command: `mlops deploy stop` ends it.
     """
     _deploy_local(obj, **serving)
 
@@ -124,12 +135,14 @@ def _deploy_local(
     model: str | None,
     name: str | None,
     smoke_file: Path | None,
+    tolerance: float | None,
     host: str,
     port: int,
     as_json: bool,
 ) -> None:
     from mlops_actions import gha
     from mlops_actions.deploy import open_deploy_target
+    from mlops_actions.deploy.smoke import describe
     from mlops_actions.deploy.target import deploy_model
     from mlops_actions.settings import state_dir
 
@@ -140,7 +153,12 @@ def _deploy_local(
         registry = open_registry(obj.backend)
     target = open_deploy_target("local", state=state_dir(), host=host, port=port)
     done = deploy_model(
-        target, model=model, name=name, smoke_file=smoke_file, registry=registry
+        target,
+        model=model,
+        name=name,
+        smoke_file=smoke_file,
+        registry=registry,
+        tolerance=tolerance,
     )
     deployment = done.deployment
     gha.set_outputs({"url": deployment.url, "model-version": deployment.version or ""})
@@ -149,7 +167,7 @@ def _deploy_local(
         return
     what = f"{name} version {deployment.version}" if done.name else deployment.model
     click.echo(f"deployed {what} at {deployment.url} ({deployment.handle})")
-    click.echo(done.smoke.summary() if done.smoke else "smoke test: no request known")
+    click.echo(describe(done.smoke))
 
 
 def _stop() -> None:

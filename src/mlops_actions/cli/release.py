@@ -129,8 +129,9 @@ def _show(done: Released) -> None:
         f"released {deployment.model} (run {done.run_id}, gate {done.decision}) "
         f"at {deployment.url}"
     )
-    if done.deployed.smoke is not None:
-        click.echo(done.deployed.smoke.summary())
+    from mlops_actions.deploy.smoke import describe
+
+    click.echo(describe(done.deployed.smoke))
     if done.request_file is not None:
         click.echo(
             f"try it: curl -s {deployment.url}/invocations -H 'Content-Type: "

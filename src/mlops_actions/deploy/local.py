@@ -100,6 +100,25 @@ def deploy(
         process_started=scorer.started,
         instance=instance,
     )
+    try:
+        return _await_ready(process, scorer, deployment, state, timeout)
+    except BaseException:
+        # not ready, whatever the reason (Ctrl-C, an internal error): the
+        # scorer is not left running without a record that could stop it
+        stop_group(scorer, _GRACE_S)
+        raise
+
+
+def _await_ready(
+    process: Any,
+    scorer: ProcessId,
+    deployment: LocalDeployment,
+    state: Path,
+    timeout: float,
+) -> LocalDeployment:
+    """Return ``deployment`` once its scorer says ready; raise when it exits
+    first or the timeout passes."""
+    log, url, instance = Path(deployment.log), deployment.url, deployment.instance
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = process.poll()
@@ -118,7 +137,6 @@ def deploy(
             write_json(state / STATE, asdict(deployment))
             return deployment
         time.sleep(0.2)
-    stop_group(scorer, _GRACE_S)
     raise BackendError(
         f"the scorer did not become ready within {timeout:.0f}s (log: {log})"
     )

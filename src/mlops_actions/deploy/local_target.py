@@ -15,7 +15,7 @@ from typing import Any
 
 from mlops_actions.deploy import local
 from mlops_actions.deploy.base import Deployed, DeployTarget, ModelRef
-from mlops_actions.deploy.smoke import smoke_test
+from mlops_actions.deploy.smoke import check_smoke, smoke_test
 from mlops_actions.errors import CheckFailed, UsageError
 from mlops_actions.jsonio import read_json, write_json
 
@@ -43,7 +43,10 @@ class LocalTarget(DeployTarget):
 
     def deploy(self, model: ModelRef, smoke: dict[str, Any] | None) -> Deployed:
         """Stop the running scorer, start one for ``model``, smoke-test it; a
-        failed smoke test stops the new scorer too (nothing is left serving)."""
+        failed smoke test stops the new scorer too (nothing is left serving),
+        and so does any error before the deployment is recorded."""
+        if smoke is not None:
+            check_smoke(smoke)  # a smoke test that cannot run starts nothing
         deployment = local.deploy(
             model.uri,
             version=model.version,
@@ -52,15 +55,20 @@ class LocalTarget(DeployTarget):
             state=self.state,
             timeout=self.timeout,
         )
-        result = smoke_test(deployment.url, smoke) if smoke is not None else None
-        if result is not None and not result.ok:
+        try:
+            result = smoke_test(deployment.url, smoke) if smoke is not None else None
+            if result is not None and not result.ok:
+                raise CheckFailed(
+                    f"{result.summary()}; the scorer at {deployment.url} was stopped",
+                    detail="\n".join(result.mismatches) or None,
+                )
+            done = Deployed(self.name, deployment, result, model.name)
+            self._record(done)
+        except BaseException:
+            # internal errors and Ctrl-C included: a scorer nobody checked
+            # must not be left serving
             local.stop(self.state)
-            raise CheckFailed(
-                f"{result.summary()}; the scorer at {deployment.url} was stopped",
-                detail="\n".join(result.mismatches) or None,
-            )
-        done = Deployed(self.name, deployment, result, model.name)
-        self._record(done)
+            raise
         return done
 
     def status(self) -> local.LocalDeployment | None:

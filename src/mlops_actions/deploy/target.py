@@ -2,9 +2,11 @@
 
 The model is either a registered version (the champion of a name by default,
 pinned to its version number: nothing deploys "latest") or an MLflow model
-folder. The smoke request comes from the version's stored evaluation
-(``smoke.json``), or from ``--smoke``; a folder without one falls back to
-MLflow's ``serving_input_example.json`` and checks the answer's shape only.
+folder. The smoke request comes from ``--smoke``, else the version's stored
+evaluation (``smoke.json``); a model without recorded answers (a folder, or a
+registered version whose evaluation has no ``smoke.json``) falls back to
+MLflow's ``serving_input_example.json`` in the model and checks the answer's
+shape only, and says so.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ def deploy_model(
     name: str | None,
     smoke_file: Path | None,
     registry: Registry | None,
+    tolerance: float | None = None,
 ) -> Deployed:
     """Serve ``model`` (or ``name``'s champion from ``registry``) on ``target``;
-    the target stops or rolls back a deployment whose smoke test fails."""
+    the target stops or rolls back a deployment whose smoke test fails.
+    ``tolerance``, when given, replaces the smoke test's absolute tolerance."""
     smoke = load_smoke(smoke_file) if smoke_file else None
     if model is not None:
         if smoke is None and Path(model).is_dir():
             smoke = _example_smoke(Path(model))
-        return target.deploy(ModelRef(model, None, name), smoke)
+        return target.deploy(ModelRef(model, None, name), _tolerant(smoke, tolerance))
     if name is None:
         raise UsageError("pass --model (a folder or models:/ URI) or --name")
     if registry is None:
@@ -45,24 +49,69 @@ def deploy_model(
     version = champion.version
     if smoke is None:
         smoke = _stored_smoke(registry, name, version)
-    return target.deploy(ModelRef(f"models:/{name}/{version}", version, name), smoke)
+    if smoke is None:
+        smoke = _registered_example(registry, name, version)
+    return target.deploy(
+        ModelRef(f"models:/{name}/{version}", version, name),
+        _tolerant(smoke, tolerance),
+    )
+
+
+def _tolerant(smoke: dict | None, tolerance: float | None) -> dict | None:
+    if smoke is None or tolerance is None:
+        return smoke
+    if tolerance < 0:
+        raise UsageError(f"--tolerance {tolerance}: give a number of 0 or more")
+    return {**smoke, "tolerance": tolerance}
 
 
 def _stored_smoke(registry: Registry, name: str, version: str) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="mlops-smoke-") as tmp:
         folder = registry.evaluation(name, version, Path(tmp))
         path = folder / "smoke.json" if folder else None
-        return load_smoke(path) if path and path.is_file() else None
+        if path is None or not path.is_file():
+            return None
+        return load_smoke(path, where=f"{name} version {version}: smoke.json")
+
+
+def _registered_example(registry: Registry, name: str, version: str) -> dict | None:
+    """The registered version's serving example, when it has no recorded answers."""
+    with tempfile.TemporaryDirectory(prefix="mlops-smoke-") as tmp:
+        return _example_smoke(registry.download(name, version, Path(tmp)))
 
 
 def _example_smoke(model_dir: Path) -> dict[str, Any] | None:
-    """MLflow's own serving example; only the number of answers is known."""
+    """MLflow's own serving example; only the number of answers is known.
+
+    An example that is no JSON object sends nothing: the scorer's warm-up
+    with that same example says what is wrong with it.
+    """
     from mlops_actions.scorer.model.loading import EXAMPLE, read_example
 
     body = read_example(model_dir / EXAMPLE)  # MLflow's bare NaN read as null
-    if body is None:
+    try:
+        request = json.loads(body) if body is not None else None
+    except ValueError:
         return None
-    request = json.loads(body)
-    split = request.get("dataframe_split") or {}
-    rows = len(split.get("data") or request.get("dataframe_records") or [])
-    return {"request": request, "expected": {"rows": rows}, "shape_only": True}
+    if not isinstance(request, dict):
+        return None
+    expected = {"rows": _example_rows(request)}
+    return {"request": request, "expected": expected, "shape_only": True}
+
+
+def _example_rows(request: dict[str, Any]) -> int | None:
+    """How many rows a request sends, in each of MLflow's forms; None when
+    the form does not say (a tensor dict of other lengths)."""
+    split = request.get("dataframe_split")
+    if isinstance(split, dict) and isinstance(split.get("data"), list):
+        return len(split["data"])
+    for key in ("dataframe_records", "instances", "inputs"):
+        value = request.get(key)
+        if isinstance(value, list):
+            return len(value)
+        if isinstance(value, dict):
+            lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
+            if len(lengths) == 1 and -1 not in lengths:
+                return lengths.pop()
+            return None
+    return None

@@ -23,13 +23,26 @@ class SmokeRecord(Record):
         description="An /invocations body (MLflow's scoring protocol)."
     )
     expected: dict[str, Any] = Field(
-        description="label and probability lists, one per row; or rows alone "
-        "when only the number of answers is known (shape_only)."
+        description='The answer to compare: {"predictions": ...} as the model '
+        "gave it (numbers, strings, lists, records, columns); or label and "
+        "probability lists, one per row; or rows alone when only the number of "
+        "answers is known (shape_only)."
     )
     tolerance: float = Field(
-        default=1e-6, description="Allowed probability difference."
+        default=1e-6,
+        ge=0,
+        description="Allowed absolute difference of a number in the answer.",
     )
-    shape_only: bool = False
+    relative_tolerance: float = Field(
+        default=1e-9,
+        ge=0,
+        description="Allowed difference of a number relative to the larger of "
+        "the two (math.isclose's rel_tol); a number matches within either.",
+    )
+    shape_only: bool = Field(
+        default=False,
+        description="No recorded answers: only the number of answers is checked.",
+    )
 
 
 class SmokeOutcome(Part):
@@ -38,6 +51,10 @@ class SmokeOutcome(Part):
     seconds: float
     status: int | None = Field(description="The HTTP status, null for no answer.")
     mismatches: list[str]
+    shape_only: bool = Field(
+        default=False,
+        description="Only the number of answers was checked (no recorded answers).",
+    )
 
 
 class DeployRecord(Record):

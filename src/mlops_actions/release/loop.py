@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlops_actions.deploy.base import Deployed, DeployTarget
+from mlops_actions.deploy.smoke import load_smoke
 from mlops_actions.deploy.target import deploy_model
 from mlops_actions.errors import CheckFailed, UsageError
 from mlops_actions.gate.compare import (
@@ -32,8 +33,6 @@ from mlops_actions.pipeline.backend import PipelineBackend
 from mlops_actions.pipeline.outputs import require_model_output
 from mlops_actions.pipeline.runs import producing_run
 from mlops_actions.pipeline.spec import Pipeline, load_pipeline
-from mlops_actions.records.base import read_record
-from mlops_actions.records.deploy import SmokeRecord
 from mlops_actions.records.gate import PASSING
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
@@ -99,12 +98,13 @@ def release(
     )
     bundle = _bundle(trained.model, version, folder, say)
     where = "locally" if target.name == "local" else f"to {target.name}"
+    request_file = _request_file(trained, folder)
     say(f"release: deploying {rules.model} version {version.version} {where}")
     deployed = deploy_model(
         target, model=None, name=rules.model, smoke_file=None, registry=registry
     )
     return Released(
-        request_file=_request_file(trained.metrics, folder),
+        request_file=request_file,
         run_id=trained.record.run_id,
         decision=outcome,
         table=table,
@@ -172,13 +172,21 @@ def _register(
     return version, _promote(registry, name, version, created, champion, outcome)
 
 
-def _request_file(metrics: Path, folder: Path) -> Path | None:
-    """A request a user can send to the new scorer: the smoke test's."""
-    smoke = metrics / "smoke.json"
-    if not smoke.is_file():
-        return None
+def _request_file(trained: _Trained, folder: Path) -> Path | None:
+    """A request a user can send to the new scorer: the smoke test's (the
+    recorded one, else the model's serving input example)."""
+    from mlops_actions.scorer.model.loading import EXAMPLE, read_example
+
+    smoke = trained.metrics / "smoke.json"
     request_file = folder / "request.json"
-    write_json(request_file, read_record(smoke, SmokeRecord).request)
+    if smoke.is_file():
+        write_json(request_file, load_smoke(smoke)["request"])
+        return request_file
+    example = read_example(trained.model / EXAMPLE)
+    if example is None:
+        return None
+    request_file.parent.mkdir(parents=True, exist_ok=True)
+    request_file.write_bytes(example)
     return request_file
 
 
