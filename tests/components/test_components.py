@@ -215,6 +215,7 @@ def test_preprocessor_is_fitted_on_train_only(pipeline: PipelineRun) -> None:
     assert spec["schema"] == "mlops-actions/preprocessor"
     assert spec["version"] == 1
     assert spec["target"] == "sex"
+    assert spec["task"] == "binary"
     assert spec["classes"] == ["female", "male"]
     numeric = {c["name"]: c for c in spec["numeric"]}
     assert set(numeric) == {
@@ -371,7 +372,7 @@ def test_train_and_evaluate_are_tracked_in_mlflow(pipeline: PipelineRun) -> None
     [
         ("ingest", ["--source", "data/missing.csv"], "data/missing.csv"),
         ("ingest", ["--source", "sample:nope"], "sample:nope"),
-        ("preprocess", ["--target", "species"], "species"),
+        ("preprocess", ["--target", "species", "--task", "binary"], "species"),
         ("train", ["--hidden_sizes", "a,b"], "hidden_sizes"),
     ],
     ids=["missing-source", "unknown-sample", "non-binary-target", "bad-hidden"],
@@ -432,6 +433,19 @@ def test_component_yaml_loads_and_validates_offline() -> None:
         assert component.name == f"mlops_{step}"
         assert component.command.startswith(f"python {step}.py ")
         assert (COMPONENTS / step / f"{step}.py").is_file()
-        # On Azure each folder is uploaded alone: nothing may import the toolkit.
+        # On Azure each folder is uploaded alone: only evaluate uses the
+        # toolkit (its stdlib-only contract module), which it ships along.
         for source in (COMPONENTS / step).glob("*.py"):
-            assert "mlops_actions" not in source.read_text(), source
+            if step != "evaluate":
+                assert "mlops_actions" not in source.read_text(), source
+
+
+def test_evaluate_ships_the_contract_module_to_azure_ml() -> None:
+    azure_ml = pytest.importorskip("azure.ai.ml")
+    component = azure_ml.load_component(str(COMPONENTS / "evaluate" / "component.yml"))
+
+    # The code snapshot Azure ML uploads, additional_includes resolved.
+    with component._build_code() as code:
+        snapshot = Path(code.path)
+        assert (snapshot / "evaluate.py").is_file()
+        assert (snapshot / "mlops_actions" / "contract.py").is_file()

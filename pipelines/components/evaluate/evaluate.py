@@ -1,5 +1,12 @@
 """Score the test split with the saved MLflow model and write metrics.json.
 
+The metrics follow the task in ``preprocessor.json``: accuracy, f1, roc_auc
+and log_loss (binary); accuracy, macro_f1, weighted_f1, log_loss and
+balanced_accuracy (multiclass); rmse, mae, r2 and mape (regression); and
+latency_p95_ms for all. The files are written with ``mlops_actions.contract``
+(stdlib only; on Azure ML the component ships the package beside this file
+through ``additional_includes``).
+
 The model is loaded the way the scorer loads it (``mlflow.pyfunc.load_model``)
 and fed raw rows, so the metrics cover the serving path: signature checks,
 transform and network. ``predictions.parquet`` keeps one row per test row for
@@ -27,12 +34,27 @@ WARMUP_CALLS = 5
 # Test rows sent by the deploy smoke test, after the model's input example.
 SMOKE_ROWS = 5
 DIRECTIONS = {
-    "accuracy": "maximize",
-    "f1": "maximize",
-    "roc_auc": "maximize",
-    "log_loss": "minimize",
-    "latency_p95_ms": "minimize",
+    "binary": {
+        "accuracy": "maximize",
+        "f1": "maximize",
+        "roc_auc": "maximize",
+        "log_loss": "minimize",
+    },
+    "multiclass": {
+        "accuracy": "maximize",
+        "macro_f1": "maximize",
+        "weighted_f1": "maximize",
+        "log_loss": "minimize",
+        "balanced_accuracy": "maximize",
+    },
+    "regression": {
+        "rmse": "minimize",
+        "mae": "minimize",
+        "r2": "maximize",
+        "mape": "minimize",
+    },
 }
+LATENCY = {"latency_p95_ms": "minimize"}
 
 
 @contextlib.contextmanager
@@ -52,8 +74,12 @@ def tracking(step: str) -> Iterator[Any]:
 
 
 def quality(
-    truth: pd.Series, predicted: pd.DataFrame, classes: list[str]
+    truth: pd.Series, predicted: pd.DataFrame, classes: list[str], task: str = "binary"
 ) -> dict[str, float]:
+    if task == "multiclass":
+        return multiclass_quality(truth, predicted, classes)
+    if task == "regression":
+        return regression_quality(truth, predicted)
     positive = classes[1]
     y_true = (truth == positive).to_numpy(dtype=int)
     probability = predicted["probability"].to_numpy(dtype=np.float64)
@@ -67,6 +93,66 @@ def quality(
         "log_loss": skm.log_loss(y_true, probability, labels=[0, 1]),
     }
     return {name: float(value) for name, value in result.items()}
+
+
+def multiclass_quality(
+    truth: pd.Series, predicted: pd.DataFrame, classes: list[str]
+) -> dict[str, float]:
+    label = predicted["label"].astype(str)
+    probability = predicted[[f"probability_{name}" for name in classes]]
+    result = {
+        "accuracy": skm.accuracy_score(truth, label),
+        "macro_f1": skm.f1_score(truth, label, labels=classes, average="macro"),
+        "weighted_f1": skm.f1_score(truth, label, labels=classes, average="weighted"),
+        "log_loss": skm.log_loss(
+            truth, probability.to_numpy(dtype=np.float64), labels=classes
+        ),
+        "balanced_accuracy": skm.balanced_accuracy_score(truth, label),
+    }
+    return {name: float(value) for name, value in result.items()}
+
+
+def regression_quality(truth: pd.Series, predicted: pd.DataFrame) -> dict[str, float]:
+    y_true = truth.to_numpy(dtype=np.float64)
+    y_pred = predicted["prediction"].to_numpy(dtype=np.float64)
+    # MAPE is undefined when a true value is 0: missing (null), not a pass.
+    has_zero = bool((y_true == 0).any())
+    result = {
+        "rmse": math.sqrt(skm.mean_squared_error(y_true, y_pred)),
+        "mae": skm.mean_absolute_error(y_true, y_pred),
+        "r2": skm.r2_score(y_true, y_pred) if len(y_true) > 1 else math.nan,
+        "mape": (
+            math.nan if has_zero else skm.mean_absolute_percentage_error(y_true, y_pred)
+        ),
+    }
+    return {name: float(value) for name, value in result.items()}
+
+
+def write_predictions(
+    contract: Any,
+    folder: Path,
+    test: pd.DataFrame,
+    target: str,
+    predicted: pd.DataFrame,
+    task: str,
+    classes: list[str],
+) -> None:
+    probability: Any = None
+    if task == "binary":
+        probability = predicted["probability"].to_numpy(dtype=np.float64)
+    elif task == "multiclass":
+        probability = {
+            name: predicted[f"probability_{name}"].to_numpy(dtype=np.float64)
+            for name in classes
+        }
+    column = "prediction" if task == "regression" else "label"
+    contract.write_predictions(
+        folder,
+        row_id=test[ROW_ID].to_numpy(),
+        label=test[target].to_numpy(),
+        prediction=predicted[column].to_numpy(),
+        probability=probability,
+    )
 
 
 def latency_p95_ms(model: Any, features: pd.DataFrame, calls: int) -> float:
@@ -95,14 +181,21 @@ def write_smoke(model: Any, features: pd.DataFrame, path: Path) -> None:
         rows = pd.concat([example[rows.columns], rows], ignore_index=True)
     expected = model.predict(rows)
     body = json.loads(rows.to_json(orient="split", index=False))
+    # The answer in the model's own shape (columns): numbers as floats,
+    # compared within the tolerance, labels as strings, compared exactly.
+    answers = {
+        str(name): (
+            [float(value) for value in expected[name]]
+            if pd.api.types.is_numeric_dtype(expected[name])
+            else [str(value) for value in expected[name]]
+        )
+        for name in expected.columns
+    }
     smoke = {
         "schema": "mlops-actions/smoke",
         "version": 1,
         "request": {"dataframe_split": body},
-        "expected": {
-            "label": [str(label) for label in expected["label"]],
-            "probability": [float(p) for p in expected["probability"]],
-        },
+        "expected": answers,
         "tolerance": 1e-6,
     }
     path.write_text(json.dumps(smoke, indent=2) + "\n")
@@ -126,42 +219,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    try:
+        from mlops_actions import contract
+    except ImportError:
+        print(
+            "error: evaluate writes its files with mlops_actions.contract: "
+            "install mlops-actions in the step's environment (pip install "
+            "path/to/mlops-actions), or run with --env host",
+            file=sys.stderr,
+        )
+        return 4
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow.pyfunc
 
     spec = json.loads((args.prepared / "preprocessor.json").read_text())
     target, classes = spec["target"], spec["classes"]
+    task = spec.get("task", "binary")
     test = pd.read_parquet(args.prepared / "test.parquet")
     model = mlflow.pyfunc.load_model(str(args.model))
     schema = model.metadata.get_input_schema()
     names = schema.input_names() if schema is not None else None
     features = test[names] if names else test.drop(columns=[ROW_ID, target])
-    print(f"scoring {len(test)} test rows with {len(features.columns)} features")
+    print(
+        f"scoring {len(test)} test rows with {len(features.columns)} features "
+        f"(task {task})"
+    )
 
     predicted = model.predict(features)
-    values = quality(test[target], predicted, classes)
+    values = quality(test[target], predicted, classes, task)
     values["latency_p95_ms"] = latency_p95_ms(model, features, args.latency_rows)
     print(", ".join(f"{name} {value:.4f}" for name, value in values.items()))
 
     args.metrics.mkdir(parents=True, exist_ok=True)
-    report = {
-        "schema": "mlops-actions/metrics",
-        "version": 1,
-        "metrics": {name: finite_or_none(value) for name, value in values.items()},
-        "rows": int(len(test)),
-        "positive_class": classes[1],
-        "target": target,
-        "directions": DIRECTIONS,
-    }
-    (args.metrics / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    pd.DataFrame(
-        {
-            ROW_ID: test[ROW_ID].to_numpy(),
-            "label": test[target].to_numpy(),
-            "prediction": predicted["label"].to_numpy(),
-            "probability": predicted["probability"].to_numpy(dtype=np.float64),
-        }
-    ).to_parquet(args.metrics / "predictions.parquet", index=False)
+    contract.write_metrics(
+        args.metrics,
+        {name: finite_or_none(value) for name, value in values.items()},
+        task=task,
+        directions={**DIRECTIONS[task], **LATENCY},
+        rows=int(len(test)),
+        positive_class=classes[1] if task == "binary" else None,
+        target=target,
+    )
+    write_predictions(contract, args.metrics, test, target, predicted, task, classes)
 
     write_smoke(model, features, args.metrics / "smoke.json")
 

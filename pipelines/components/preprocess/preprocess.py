@@ -2,8 +2,14 @@
 
 Writes ``train.parquet``, ``valid.parquet`` and ``test.parquet`` holding the
 cleaned raw features (nulls kept), a stable ``row_id`` and the target, plus
-``preprocessor.json``: the statistics the model applies to raw rows. Keeping
-the splits raw lets the scorer apply the very same transform at serving time.
+``preprocessor.json``: the task, the classes or the target's scale, and the
+statistics the model applies to raw rows. Keeping the splits raw lets the
+scorer apply the very same transform at serving time.
+
+The task is ``binary``, ``multiclass`` or ``regression``; ``auto`` (the
+default) takes a classification target's class count: 2 is binary, more is
+multiclass. Regression is asked for by name, since a numeric column can be
+either.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ ROW_ID = "row_id"
 # One-hot width is bounded: rarer levels than the most frequent ones are
 # treated like unseen categories (all zeros), which the model already handles.
 MAX_CATEGORIES = 100
+TASKS = ("auto", "binary", "multiclass", "regression")
 
 
 class InputError(Exception):
@@ -31,19 +38,32 @@ def parse_columns(text: str | None) -> list[str]:
     return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
-def clean(frame: pd.DataFrame, target: str, drop: list[str]) -> pd.DataFrame:
+def present_columns(frame: pd.DataFrame, target: str, drop: list[str]) -> list[str]:
+    """The columns of ``drop`` the table has; a notice line for each it lacks.
+
+    The pipeline's default (``year``) fits the penguins sample only: another
+    table without that column is no reason to stop.
+    """
+    if target in drop:
+        raise InputError(
+            f"drop_columns names the target '{target}': pass a comma list of "
+            f"{', '.join(c for c in frame.columns if c != target)}"
+        )
+    for name in drop:
+        if name not in frame.columns:
+            print(f"notice: drop_columns names '{name}', which the table lacks")
+    return [name for name in drop if name in frame.columns]
+
+
+def clean(
+    frame: pd.DataFrame, target: str, drop: list[str], task: str = "binary"
+) -> pd.DataFrame:
     if target not in frame.columns:
         raise InputError(
             f"target column '{target}' is not in the snapshot: pass --target with "
             f"one of {', '.join(frame.columns)}"
         )
-    unknown = [name for name in drop if name not in frame.columns]
-    if unknown or target in drop:
-        bad = ", ".join(unknown) if unknown else target
-        raise InputError(
-            f"drop_columns names '{bad}', which is not a feature column: "
-            f"pass a comma list of {', '.join(c for c in frame.columns if c != target)}"
-        )
+    drop = present_columns(frame, target, drop)
     if ROW_ID in frame.columns:
         raise InputError(
             f"the snapshot already has a '{ROW_ID}' column: drop or rename it "
@@ -59,7 +79,15 @@ def clean(frame: pd.DataFrame, target: str, drop: list[str]) -> pd.DataFrame:
             # After stripping, an empty cell carries no value: treat it as null.
             frame[name] = stripped.mask(stripped == "")
     frame = frame[frame[target].notna()].copy()
-    frame[target] = frame[target].astype(str)
+    if task == "regression":
+        if not is_numeric(frame[target]):
+            raise InputError(
+                f"target '{target}' is not numeric, so it cannot be regressed: "
+                "pass --task auto (classification) or a numeric --target"
+            )
+        frame[target] = frame[target].to_numpy(dtype=np.float64)
+    else:
+        frame[target] = frame[target].astype(str)
     # Numeric features are stored as float64: one missing value at serving time
     # must not change a column's type (the model signature declares doubles).
     for name in frame.columns:
@@ -72,12 +100,35 @@ def is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
+def resolve_task(task: str, frame: pd.DataFrame, target: str) -> str:
+    """The task ``task`` names, ``auto`` resolved from the class count."""
+    if task == "regression":
+        return task
+    classes = sorted(frame[target].unique())
+    shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
+    if len(classes) < 2:
+        raise InputError(
+            f"target '{target}' has {len(classes)} class ({shown}): "
+            "pass --target naming a column with at least 2 classes"
+        )
+    found = "binary" if len(classes) == 2 else "multiclass"
+    if task not in ("auto", found):
+        hint = "exactly 2" if task == "binary" else "more than 2"
+        raise InputError(
+            f"target '{target}' has {len(classes)} classes ({shown}), so the task "
+            f"is {found}, not {task}: pass --task {found} (or auto), or a "
+            f"--target with {hint} classes"
+        )
+    return found
+
+
 def split(
     frame: pd.DataFrame,
     target: str,
     test_fraction: float,
     valid_fraction: float,
     seed: int,
+    stratify: bool = True,
 ) -> dict[str, pd.DataFrame]:
     if not (0 < test_fraction < 1 and 0 < valid_fraction < 1):
         raise InputError(
@@ -89,25 +140,37 @@ def split(
             f"test_fraction + valid_fraction = {test_fraction + valid_fraction:g} "
             "leaves no training rows: make their sum less than 1"
         )
-    labels = frame[target].to_numpy()
-    counts = frame[target].value_counts()
-    smallest = int(counts.min())
     need = int(np.ceil(2 / min(test_fraction, valid_fraction)))
-    if smallest < need:
+    labels = frame[target].to_numpy()
+    if stratify:
+        counts = frame[target].value_counts()
+        smallest = int(counts.min())
+        if smallest < need:
+            numeric = pd.to_numeric(frame[target], errors="coerce").notna().all()
+            also = " (or --task regression: the target is numeric)" if numeric else ""
+            raise InputError(
+                f"class '{counts.idxmin()}' of target '{target}' has {smallest} "
+                f"rows, too few for a stratified split with these fractions: "
+                f"provide at least {need} rows per class or raise the "
+                f"fractions{also}"
+            )
+    elif len(frame) < need:
         raise InputError(
-            f"class '{counts.idxmin()}' of target '{target}' has {smallest} rows, "
-            f"too few for a stratified split with these fractions: "
-            f"provide at least {need} rows per class or raise the fractions"
+            f"target '{target}' has {len(frame)} rows with a value, too few to "
+            f"split with these fractions: provide at least {need} rows"
         )
     positions = np.arange(len(frame))
     rest, test = train_test_split(
-        positions, test_size=test_fraction, stratify=labels, random_state=seed
+        positions,
+        test_size=test_fraction,
+        stratify=labels if stratify else None,
+        random_state=seed,
     )
     # valid_fraction is of the whole table, so rescale it to what remains.
     train, valid = train_test_split(
         rest,
         test_size=valid_fraction / (1 - test_fraction),
-        stratify=labels[rest],
+        stratify=labels[rest] if stratify else None,
         random_state=seed,
     )
     return {
@@ -116,7 +179,9 @@ def split(
     }
 
 
-def fit_preprocessor(train: pd.DataFrame, target: str, classes: list[str]) -> dict:
+def fit_preprocessor(
+    train: pd.DataFrame, target: str, classes: list[str], task: str = "binary"
+) -> dict:
     numeric, categorical = [], []
     for name in train.columns:
         if name in (ROW_ID, target):
@@ -141,20 +206,30 @@ def fit_preprocessor(train: pd.DataFrame, target: str, classes: list[str]) -> di
             f"no feature columns are left besides target '{target}': "
             "drop fewer columns with --drop_columns"
         )
-    return {
+    spec = {
         "schema": "mlops-actions/preprocessor",
         "version": 1,
+        "task": task,
         "target": target,
         "classes": classes,
         "numeric": numeric,
         "categorical": categorical,
     }
+    if task == "regression":
+        # The network learns the standardised target; the model scales back.
+        values = train[target].to_numpy(dtype=np.float64)
+        spec["target_scale"] = {
+            "mean": float(values.mean()),
+            "std": float(values.std()) or 1.0,
+        }
+    return spec
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshot", required=True, type=Path)
     parser.add_argument("--target", default="sex")
+    parser.add_argument("--task", default="auto")
     parser.add_argument("--test_fraction", type=float, default=0.2)
     parser.add_argument("--valid_fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=42)
@@ -165,24 +240,31 @@ def main(argv: list[str] | None = None) -> int:
     raw = pd.read_parquet(args.snapshot / "data.parquet")
     print(f"read {len(raw)} rows x {len(raw.columns)} columns")
     try:
-        frame = clean(raw, args.target, parse_columns(args.drop_columns))
-        classes = sorted(frame[args.target].unique())
-        if len(classes) != 2:
-            shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
+        if args.task not in TASKS:
             raise InputError(
-                f"target '{args.target}' has {len(classes)} classes ({shown}); "
-                "pass --target naming a column with exactly 2 classes"
+                f"task '{args.task}' is not one of {', '.join(TASKS)}: "
+                "pass --task with one of them"
             )
+        frame = clean(raw, args.target, parse_columns(args.drop_columns), args.task)
+        task = resolve_task(args.task, frame, args.target)
+        classes = [] if task == "regression" else sorted(frame[args.target].unique())
         parts = split(
-            frame, args.target, args.test_fraction, args.valid_fraction, args.seed
+            frame,
+            args.target,
+            args.test_fraction,
+            args.valid_fraction,
+            args.seed,
+            stratify=task != "regression",
         )
-        spec = fit_preprocessor(parts["train"], args.target, classes)
+        spec = fit_preprocessor(parts["train"], args.target, classes, task)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    said = "" if args.task == task else " (from the target's classes)"
+    what = f"classes {' / '.join(classes)}" if classes else "a numeric target"
     print(
         f"kept {len(frame)} rows with a '{args.target}' value "
-        f"(dropped {len(raw) - len(frame)}); classes {classes[0]} / {classes[1]}"
+        f"(dropped {len(raw) - len(frame)}); task {task}{said}, {what}"
     )
 
     args.prepared.mkdir(parents=True, exist_ok=True)

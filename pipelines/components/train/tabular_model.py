@@ -1,4 +1,8 @@
-"""The tabular classifier: feature transform, PyTorch MLP, training loop, pyfunc.
+"""The tabular model: feature transform, PyTorch MLP, training loop, pyfunc.
+
+One network for the three tasks, only the head differs: one logit and binary
+cross-entropy (binary), one logit per class and cross-entropy (multiclass),
+one output and mean squared error on the standardised target (regression).
 
 This one file travels inside the saved MLflow model (``code_paths``), so the
 scorer applies exactly the transform that training used. Benchmarks import
@@ -24,6 +28,7 @@ except ImportError:  # fit() and transform() stay usable without mlflow
     PythonModel = object  # type: ignore[assignment,misc]
 
 EVAL_CHUNK_ROWS = 65_536
+TASKS = ("binary", "multiclass", "regression")
 
 
 def feature_names(spec: dict) -> list[str]:
@@ -77,14 +82,41 @@ def _category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
     return codes
 
 
-def build_mlp(n_inputs: int, hidden_sizes: list[int]) -> nn.Sequential:
+def build_mlp(
+    n_inputs: int, hidden_sizes: list[int], n_outputs: int = 1
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     width = n_inputs
     for size in hidden_sizes:
         layers += [nn.Linear(width, size), nn.ReLU()]
         width = size
-    layers.append(nn.Linear(width, 1))
+    layers.append(nn.Linear(width, n_outputs))
     return nn.Sequential(*layers)
+
+
+def task_of(spec: dict) -> str:
+    # A preprocessor.json written before tasks existed is binary.
+    return str(spec.get("task", "binary"))
+
+
+def _loss(task: str, reduction: str = "mean") -> nn.Module:
+    if task == "multiclass":
+        return nn.CrossEntropyLoss(reduction=reduction)
+    if task == "regression":
+        return nn.MSELoss(reduction=reduction)
+    return nn.BCEWithLogitsLoss(reduction=reduction)
+
+
+def _outputs(module: nn.Module, X: torch.Tensor, task: str) -> torch.Tensor:
+    out = module(X)
+    # Multiclass keeps one column per class; the others have one output.
+    return out if task == "multiclass" else out.squeeze(-1)
+
+
+def _hits(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    if task == "multiclass":
+        return (out.argmax(dim=-1) == y).sum()
+    return ((out > 0).float() == y).sum()
 
 
 def resolve_device(device: str) -> torch.device:
@@ -101,18 +133,24 @@ def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 def _evaluate(
-    module: nn.Module, X: torch.Tensor, y: torch.Tensor, device: torch.device
+    module: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    device: torch.device,
+    task: str = "binary",
 ) -> tuple[float, float]:
+    """Mean loss and the share of rows right (0 for regression)."""
     module.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
-    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    loss_fn = _loss(task, reduction="sum")
     with torch.no_grad(), _autocast(device):
         for start in range(0, len(X), EVAL_CHUNK_ROWS):
-            logits = module(X[start : start + EVAL_CHUNK_ROWS]).squeeze(-1).float()
+            out = _outputs(module, X[start : start + EVAL_CHUNK_ROWS], task).float()
             target = y[start : start + EVAL_CHUNK_ROWS]
-            loss_sum += loss_fn(logits, target)
-            correct += ((logits > 0).float() == target).sum()
+            loss_sum += loss_fn(out, target)
+            if task != "regression":
+                correct += _hits(out, target, task)
     return loss_sum.item() / len(X), correct.item() / len(X)
 
 
@@ -130,8 +168,17 @@ def fit(
     seed: int,
     device: str = "auto",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    task: str = "binary",
+    n_classes: int | None = None,
+    target_std: float = 1.0,
 ) -> tuple[nn.Module, list[dict[str, float]], dict[str, Any]]:
     """Train the MLP; return (module on CPU with the best weights, history, stats).
+
+    ``y`` holds 0/1 (binary), class indices (multiclass, ``n_classes`` of
+    them, else one more than the largest index) or the standardised target
+    (regression: ``target_std`` turns the validation RMSE back into the
+    target's units for the history). Each epoch records ``valid_accuracy``
+    (classification) or ``valid_rmse`` (regression).
 
     All tensors live on the device and batches are drawn with ``randperm``:
     no DataLoader, no host-device copies inside the loop, one sync per epoch.
@@ -142,16 +189,22 @@ def fit(
     torch.manual_seed(seed)
     generator = torch.Generator(device=dev)
     generator.manual_seed(seed)
+    if task not in TASKS:
+        raise ValueError(f"task {task!r} is not one of {', '.join(TASKS)}")
+    y_type = torch.int64 if task == "multiclass" else torch.float32
     Xt = torch.as_tensor(X_train, dtype=torch.float32, device=dev)
-    yt = torch.as_tensor(y_train, dtype=torch.float32, device=dev)
+    yt = torch.as_tensor(y_train, dtype=y_type, device=dev)
     Xv = torch.as_tensor(X_valid, dtype=torch.float32, device=dev)
-    yv = torch.as_tensor(y_valid, dtype=torch.float32, device=dev)
+    yv = torch.as_tensor(y_valid, dtype=y_type, device=dev)
 
-    module = build_mlp(Xt.shape[1], hidden_sizes).to(dev)
+    n_outputs = 1
+    if task == "multiclass":
+        n_outputs = n_classes or int(max(y_train.max(), y_valid.max())) + 1
+    module = build_mlp(Xt.shape[1], hidden_sizes, n_outputs).to(dev)
     optimizer = torch.optim.AdamW(
         module.parameters(), lr=learning_rate, weight_decay=weight_decay
     )
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = _loss(task)
     n = len(Xt)
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state = math.inf, 0, None
@@ -166,19 +219,22 @@ def fit(
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             with _autocast(dev):
-                logits = module(Xt[index]).squeeze(-1)
-            loss = loss_fn(logits.float(), yt[index])
+                out = _outputs(module, Xt[index], task)
+            loss = loss_fn(out.float(), yt[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * len(index)
-        valid_loss, valid_accuracy = _evaluate(module, Xv, yv, dev)
+        valid_loss, valid_accuracy = _evaluate(module, Xv, yv, dev, task)
         record = {
             "epoch": epoch,
             "train_loss": loss_sum.item() / n,
             "valid_loss": valid_loss,
-            "valid_accuracy": valid_accuracy,
         }
+        if task == "regression":
+            record["valid_rmse"] = math.sqrt(valid_loss) * target_std
+        else:
+            record["valid_accuracy"] = valid_accuracy
         history.append(record)
         if valid_loss < best_loss:
             best_loss, best_epoch = valid_loss, epoch
@@ -204,10 +260,12 @@ def fit(
 
 def save_weights(module: nn.Module, hidden_sizes: list[int], path: str) -> None:
     n_inputs = next(module.parameters()).shape[1]
+    n_outputs = list(module.parameters())[-1].shape[0]
     # Plain tensors and ints only, so load_context can use weights_only=True.
     payload = {
         "format": 1,
         "n_inputs": int(n_inputs),
+        "n_outputs": int(n_outputs),
         "hidden_sizes": [int(size) for size in hidden_sizes],
         "state_dict": module.state_dict(),
     }
@@ -249,7 +307,11 @@ def _refuse_rows(
 
 
 class TabularClassifier(PythonModel):
-    """MLflow pyfunc: raw feature rows in, ``label`` and ``probability`` out.
+    """MLflow pyfunc: raw feature rows in; out, by the spec's task:
+    ``label`` and ``probability`` (of the positive class) for binary,
+    ``label`` and one ``probability_<class>`` per class for multiclass,
+    ``prediction`` (in the target's units) for regression. The name stays
+    from when it only classified: saved models refer to it.
 
     A row the model cannot compute with (a feature overflowing float32 once
     standardised) is refused with MLflow's INVALID_PARAMETER_VALUE naming the
@@ -262,7 +324,9 @@ class TabularClassifier(PythonModel):
         payload = torch.load(
             context.artifacts["weights"], map_location="cpu", weights_only=True
         )
-        self.module = build_mlp(payload["n_inputs"], payload["hidden_sizes"])
+        self.module = build_mlp(
+            payload["n_inputs"], payload["hidden_sizes"], payload.get("n_outputs", 1)
+        )
         self.module.load_state_dict(payload["state_dict"])
         self.module.eval()
 
@@ -279,11 +343,28 @@ class TabularClassifier(PythonModel):
         )
         features = transform(frame, self.spec)
         _refuse_rows(~np.isfinite(features).all(axis=1), frame, features, self.spec)
+        task = task_of(self.spec)
         with torch.no_grad():
-            logits = self.module(torch.from_numpy(features)).squeeze(-1)
-            probability = torch.sigmoid(logits).numpy()
+            out = _outputs(self.module, torch.from_numpy(features), task)
+            if task == "multiclass":
+                probability = torch.softmax(out, dim=-1).numpy().astype(np.float64)
+            elif task == "binary":
+                probability = torch.sigmoid(out).numpy()
+            else:
+                probability = out.numpy().astype(np.float64)
         # Finite inputs far enough out still overflow inside the network.
-        _refuse_rows(np.isnan(probability), frame, features, self.spec)
+        bad = np.isnan(probability)
+        _refuse_rows(
+            bad.any(axis=-1) if bad.ndim > 1 else bad, frame, features, self.spec
+        )
+        if task == "multiclass":
+            return _class_frame(probability, self.spec["classes"], frame.index)
+        if task == "regression":
+            scale = self.spec["target_scale"]
+            return pd.DataFrame(
+                {"prediction": probability * scale["std"] + scale["mean"]},
+                index=frame.index,
+            )
         negative, positive = self.spec["classes"]
         return pd.DataFrame(
             {
@@ -292,3 +373,14 @@ class TabularClassifier(PythonModel):
             },
             index=frame.index,
         )
+
+
+def _class_frame(
+    probability: np.ndarray, classes: list[str], index: pd.Index
+) -> pd.DataFrame:
+    columns: dict[str, Any] = {
+        "label": np.asarray(classes, dtype=object)[probability.argmax(axis=-1)]
+    }
+    for j, name in enumerate(classes):
+        columns[f"probability_{name}"] = probability[:, j]
+    return pd.DataFrame(columns, index=index)

@@ -1,7 +1,9 @@
 """Train the tabular MLP on prepared splits and save it as an MLflow model.
 
-Params and per-epoch train_loss / valid_loss / valid_accuracy go to MLflow
-when MLFLOW_TRACKING_URI is set. The model is written with
+The task (binary, multiclass or regression) comes from ``preprocessor.json``
+and picks the network's head and loss. Params and per-epoch train_loss /
+valid_loss / valid_accuracy (valid_rmse for regression) go to MLflow when
+MLFLOW_TRACKING_URI is set. The model is written with
 ``mlflow.pyfunc.save_model`` (not logged: Azure ML does not accept MLflow 3
 ``log_model``), so the step's output folder is the model.
 """
@@ -100,6 +102,20 @@ def requirements() -> list[str]:
     return pins
 
 
+def targets(split: pd.DataFrame, spec: dict) -> np.ndarray:
+    """The split's target as the network learns it, for the spec's task."""
+    values = split[spec["target"]]
+    task = tabular_model.task_of(spec)
+    if task == "regression":
+        scale = spec["target_scale"]
+        standard = (values.to_numpy(dtype=np.float64) - scale["mean"]) / scale["std"]
+        return standard.astype(np.float32)
+    if task == "multiclass":
+        codes = pd.Index(spec["classes"]).get_indexer(values.astype(str))
+        return codes.astype(np.int64)
+    return (values == spec["classes"][1]).to_numpy(dtype=np.float32)
+
+
 def save_model(
     module: torch.nn.Module,
     spec: dict,
@@ -189,18 +205,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     spec = json.loads((args.prepared / "preprocessor.json").read_text())
-    target, positive = spec["target"], spec["classes"][1]
+    task = tabular_model.task_of(spec)
     names = tabular_model.feature_names(spec)
     train = pd.read_parquet(args.prepared / "train.parquet")
     valid = pd.read_parquet(args.prepared / "valid.parquet")
     X_train = tabular_model.transform(train[names], spec)
     X_valid = tabular_model.transform(valid[names], spec)
-    y_train = (train[target] == positive).to_numpy(dtype=np.float32)
-    y_valid = (valid[target] == positive).to_numpy(dtype=np.float32)
+    y_train, y_valid = targets(train, spec), targets(valid, spec)
     device = tabular_model.resolve_device(args.device)
     print(
         f"train {X_train.shape[0]} rows, valid {X_valid.shape[0]} rows, "
-        f"{X_train.shape[1]} inputs; hidden {hidden_sizes}; device {device}"
+        f"{X_train.shape[1]} inputs; task {task}; hidden {hidden_sizes}; "
+        f"device {device}"
     )
 
     params = {k: v for k, v in vars(args).items() if k not in ("prepared", "model")}
@@ -215,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
                 values = {k: v for k, v in record.items() if k != "epoch"}
                 mlflow.log_metrics(values, step=epoch)
             if epoch == 1 or epoch % every == 0 or epoch == args.epochs:
-                print(
-                    f"epoch {epoch:>4}/{args.epochs}: "
-                    f"train_loss {record['train_loss']:.4f} "
-                    f"valid_loss {record['valid_loss']:.4f} "
-                    f"valid_accuracy {record['valid_accuracy']:.4f}"
+                shown = " ".join(
+                    f"{name} {value:.4f}"
+                    for name, value in record.items()
+                    if name != "epoch"
                 )
+                print(f"epoch {epoch:>4}/{args.epochs}: {shown}")
 
         module, history, stats = tabular_model.fit(
             X_train,
@@ -235,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             device=str(device),
             on_epoch=on_epoch,
+            task=task,
+            n_classes=len(spec["classes"]) or None,
+            target_std=spec.get("target_scale", {}).get("std", 1.0),
         )
         print(
             f"best epoch {stats['best_epoch']} (valid_loss "
