@@ -164,7 +164,9 @@ def test_a_direction_against_the_metrics_file_is_exit_2_naming_both(mlops, here)
     assert json.loads(Path("gate.json").read_text())["decision"] == "error"
 
 
-def test_multiclass_gate_bootstraps_macro_f1_for_the_declared_task(mlops, here):
+def test_multiclass_predictions_are_not_assumed_binary(mlops, here):
+    # The fault: predictions.parquet was read as binary, so three species were
+    # "not a binary task with positive class ..." and the bootstrap an error.
     rules = here / "gate.yml"
     rules.write_text(MULTICLASS)
     crown(mlops, rules, "penguin-species", multiclass(here / "champion", 0.8))
@@ -177,7 +179,8 @@ def test_multiclass_gate_bootstraps_macro_f1_for_the_declared_task(mlops, here):
     assert (bootstrap["metric"], bootstrap["task"]) == ("macro_f1", "multiclass")
     assert bootstrap["lower"] > 0
     log_loss = here / "log-loss.yml"
-    log_loss.write_text(MULTICLASS.replace("primary: macro_f1", "primary: log_loss"))
+    inferred = MULTICLASS.replace("task: multiclass\n", "")
+    log_loss.write_text(inferred.replace("primary: macro_f1", "primary: log_loss"))
     result = mlops(
         "gate",
         "--rules",
@@ -187,6 +190,10 @@ def test_multiclass_gate_bootstraps_macro_f1_for_the_declared_task(mlops, here):
     )
     assert result.code == 0, result
     assert "Paired bootstrap of log_loss" in result.out
+    assert result.out.splitlines()[-1] == (
+        "task: multiclass (inferred from predictions.parquet: 3 classes: 'Adelie', "
+        "'Chinstrap', 'Gentoo')"
+    )
 
 
 def test_an_inferred_binary_task_cannot_bootstrap_rmse_and_says_so(mlops, here):
