@@ -14,7 +14,10 @@ Two shapes of resample, both vectorized over resamples (axis 0):
   columns, ``means[r]`` their mean over resample ``r``'s rows, and
   :func:`mean_improvement` the metric: mse, mae and mape are means of per-row
   errors, rmse the square root of each model's resampled mse, r2
-  ``1 - mse / variance`` with the resample's own variance of the labels.
+  ``1 - mse / variance`` with the resample's own variance of the labels (so
+  the difference is ``(mse_b - mse_c) / variance``, one column fewer; a
+  resample whose labels are all equal, possible only with a handful of rows,
+  scores 0 there, where scikit-learn would give each model 1 or 0).
 
 Either answers candidate minus champion, in the metric's units.
 """
@@ -125,6 +128,8 @@ def mean_columns(
     if metric == "rmse":
         return np.column_stack(per_row)
     centred = y - y.mean()  # the variance is shift-free; centring keeps digits
+    if np.any(centred != 0):  # r2 difference = (mse_b - mse_c) / variance
+        return np.column_stack([per_row[0] - per_row[1], centred, centred**2])
     return np.column_stack([*per_row, centred, centred * centred])
 
 
@@ -138,7 +143,9 @@ def mean_improvement(metric: str, means: np.ndarray) -> np.ndarray:
         return np.sqrt(means[:, 0]) - np.sqrt(means[:, 1])
     if metric != "r2":
         raise ValueError(f"not a row-mean metric: {metric!r}")
-    variance = np.maximum(means[:, 3] - means[:, 2] ** 2, 0.0)
+    variance = np.maximum(means[:, -1] - means[:, -2] ** 2, 0.0)
+    if means.shape[1] == 3:  # labels vary: one column of mse differences
+        return -_ratio(means[:, 0], variance)
     return _r2(means[:, 0], variance) - _r2(means[:, 1], variance)
 
 
