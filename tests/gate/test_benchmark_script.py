@@ -25,19 +25,33 @@ def test_gate_bootstrap_benchmark_runs():
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert re.match(r"pair_predictions \(join on row_id\) +[\d.]+ s$", lines[1])
     assert lines[0] == (
         "gate bootstrap: 2,000 rows x 1,000 resamples, 95% interval, seed 0"
     )
-    for metric, plain, ours in zip(
-        ("accuracy", "f1", "log_loss"), *[iter(lines[2:8])] * 2
+    blocks = {
+        "binary": lines[1:8],
+        "multiclass": lines[8:15],
+        "regression": lines[15:22],
+    }
+    for task, metrics in (
+        ("binary", ("accuracy", "f1", "log_loss")),
+        ("multiclass", ("accuracy", "macro_f1", "log_loss")),
+        ("regression", ("rmse", "mae", "r2")),
     ):
-        assert re.match(rf"{metric} +plain numpy loop +[\d.]+ s .*scaled x5\)$", plain)
+        block = blocks[task]
+        label = "" if task == "binary" else f" {task}"
         assert re.match(
-            rf"{metric} +paired_bootstrap +[\d.]+ s .*ratio [\d,]+x\)$", ours
+            rf"pair_predictions{label} \(join on row_id\) +[\d.]+ s$", block[0]
         )
+        for metric, plain, ours in zip(metrics, *[iter(block[1:])] * 2):
+            assert re.match(
+                rf"{metric} +plain numpy loop +[\d.]+ s .*scaled x5\)$", plain
+            )
+            assert re.match(
+                rf"{metric} +paired_bootstrap +[\d.]+ s .*ratio [\d,]+x\)$", ours
+            )
     assert re.match(
         r"goal: pairing \+ paired_bootstrap <= 2 s: met \([\d.]+ s with the "
-        r"slowest, \w+\)$",
-        lines[8],
+        r"slowest, \w+ \w+\)$",
+        lines[22],
     )

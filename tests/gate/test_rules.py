@@ -169,17 +169,20 @@ CASES = {
         ),
         "gate.yml:15: bootstrap: the paired bootstrap cannot resample roc_auc "
         "(ROC AUC is not a mean over rows, so it cannot be resampled exactly and "
-        "fast): make one of accuracy, f1, precision, recall, log_loss the primary "
-        "metric, or remove bootstrap",
+        "fast): make one of accuracy, f1, precision, recall, log_loss, "
+        "balanced_accuracy, macro_f1, micro_f1, weighted_f1 the primary metric, or "
+        "remove bootstrap",
     ),
     "bootstrap on an unknown metric": (
         GOOD.replace("primary: accuracy", "primary: auprc").replace(
             "  log_loss:", "  auprc: {direction: maximize}\n  log_loss:"
         ),
         "gate.yml:15: bootstrap: the paired bootstrap cannot resample auprc "
-        "(it recomputes the metric from predictions.parquet): make one of "
-        "accuracy, f1, precision, recall, log_loss the primary metric, or remove "
-        "bootstrap",
+        "(not one it recomputes from predictions.parquet): make the primary metric "
+        "one of binary: accuracy, f1, precision, recall, log_loss, balanced_accuracy, "
+        "macro_f1, micro_f1, weighted_f1; multiclass: accuracy, balanced_accuracy, "
+        "macro_f1, micro_f1, weighted_f1, log_loss; regression: mse, rmse, mae, "
+        "mape, r2 (by task), or remove bootstrap",
     ),
     "flipped known direction": (
         GOOD.replace("direction: minimize", "direction: maximize").replace(
@@ -196,7 +199,7 @@ CASES = {
     "unknown top-level field": (
         GOOD + "extra: 1\n",
         "gate.yml:18: extra: unknown field: remove it (allowed here: version, "
-        "model, mode, primary, metrics, bootstrap, outputs)",
+        "model, mode, task, primary, metrics, bootstrap, outputs)",
     ),
     "quoted number": (
         GOOD.replace("floor: 0.80", "floor: '0.80'"),

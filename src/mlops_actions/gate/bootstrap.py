@@ -25,8 +25,20 @@ How each metric is resampled:
   (numpy releases the GIL while drawing and gathering). Each chunk has its own
   child of ``SeedSequence(seed)``, so the result depends on the seed, not on
   the number of threads.
+* balanced accuracy, macro/micro/weighted F1 (and, for multiclass, accuracy):
+  the same multinomial draw over the observed joint cells (true class,
+  candidate's class, champion's class), scored from each resample's confusion
+  counts (:func:`mlops_actions.gate.scores.class_improvement`).
+* regression mse, mae, mape: the mean of per-row error differences, resampled
+  as log_loss is; rmse: the square root of each model's resampled mse, and r2
+  from the resampled mse and label variance, on the same draws
+  (:func:`mlops_actions.gate.scores.mean_improvement`). Multiclass log loss is
+  the mean of ``-log p[true class]`` from the ``probability_<class>`` columns.
 * roc_auc is not a mean over rows: an exact resample costs O(n) per draw, so
   ``gate.yml`` refuses it for the bootstrap.
+
+Which metrics a task allows: :data:`mlops_actions.gate.tasks.BOOTSTRAP_BY_TASK`;
+a metric is named as in ``gate.yml`` and read through its common spellings.
 """
 
 from __future__ import annotations
@@ -36,12 +48,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from mlops_actions.gate import scores
 from mlops_actions.gate.pairing import PairedRows
+from mlops_actions.gate.tasks import BOOTSTRAP_BY_TASK, canonical
 
 if TYPE_CHECKING:
     import numpy as np
 
-#: The metrics the bootstrap can recompute from predictions, with direction.
+#: The binary metrics the bootstrap recomputes from the 8 cells, with direction
+#: (every task's: :data:`mlops_actions.gate.tasks.BOOTSTRAP_BY_TASK`).
 BOOTSTRAP_METRICS = {
     "accuracy": "maximize",
     "f1": "maximize",
@@ -68,6 +83,8 @@ class PairedResult:
     rows: int
     seed: int
     method: str
+    task: str | None = None
+    task_source: str | None = None  # "declared in gate.yml", "inferred from ..."
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,22 +102,31 @@ def paired_bootstrap(
     """Resample ``rows`` and return the interval of the improvement in ``metric``."""
     import numpy as np
 
-    if metric not in BOOTSTRAP_METRICS:
-        raise ValueError(f"the bootstrap cannot resample {metric!r}")
+    task, name = rows.task, canonical(metric)
+    if name not in BOOTSTRAP_BY_TASK[task]:
+        raise ValueError(f"the bootstrap cannot resample {metric!r} for a {task} task")
     if len(rows) == 0:
         raise ValueError("the bootstrap needs at least one row")
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be maximize or minimize, got {direction!r}")
     sign = 1.0 if direction == "maximize" else -1.0
-    if metric == "log_loss":
-        difference = row_log_loss(rows.truth, rows.candidate_probability)
-        difference -= row_log_loss(rows.truth, rows.champion_probability)
+    if name == "log_loss":
+        difference = _row_losses(rows, rows.candidate_probability)
+        difference -= _row_losses(rows, rows.champion_probability)
         estimate = float(difference.mean())
         draws = _mean_resamples(difference, resamples, seed)
         method = "row resampling in power-of-two blocks"
-    else:
-        estimate, draws = _cell_resamples(rows, LABEL_METRICS[metric], resamples, seed)
+    elif name in scores.MEAN_METRICS:
+        columns = scores.mean_columns(name, rows.truth, rows.candidate, rows.champion)
+        estimate = float(scores.mean_improvement(name, columns.mean(axis=0)[None])[0])
+        draws = scores.mean_improvement(name, _mean_resamples(columns, resamples, seed))
+        method = "per-row errors resampled in power-of-two blocks"
+    elif task == "binary" and name in LABEL_METRICS:
+        estimate, draws = _cell_resamples(rows, LABEL_METRICS[name], resamples, seed)
         method = "multinomial cell counts"
+    else:
+        estimate, draws = _class_resamples(rows, name, resamples, seed)
+        method = "multinomial cell counts (confusion per resample)"
     alpha = (1.0 - confidence) / 2.0
     lower, upper = np.quantile(sign * draws, [alpha, 1.0 - alpha])
     return PairedResult(
@@ -113,7 +139,16 @@ def paired_bootstrap(
         rows=len(rows),
         seed=seed,
         method=method,
+        task=task,
     )
+
+
+def _row_losses(rows: PairedRows, probability: np.ndarray | None) -> np.ndarray:
+    if probability is None:
+        raise ValueError("log_loss needs the predictions' probability columns")
+    if rows.task == "multiclass":
+        return scores.row_log_loss_multiclass(rows.truth, probability)
+    return row_log_loss(rows.truth, probability)
 
 
 def row_log_loss(truth: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -168,8 +203,39 @@ def _cell_resamples(
     return float(improvement(observed[None, :])[0]), improvement(drawn)
 
 
+def _codes(rows: PairedRows) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Class codes (truth, candidate, champion) and the number of classes."""
+    import numpy as np
+
+    if rows.task == "binary":  # booleans: 1 is the positive class
+        found = (rows.truth, rows.candidate, rows.champion)
+        return (*(a.astype(np.int64) for a in found), 2)  # type: ignore[return-value]
+    return rows.truth, rows.candidate, rows.champion, max(len(rows.classes), 1)
+
+
+def _class_resamples(
+    rows: PairedRows, metric: str, resamples: int, seed: int
+) -> tuple[float, np.ndarray]:
+    import numpy as np
+
+    truth, candidate, champion, k = _codes(rows)
+    cells, counts, _ = scores.joint_cells(truth, candidate, champion, k)
+    seen = np.bincount(truth, minlength=k) > 0
+    labels = (
+        seen | (np.bincount(candidate, minlength=k) > 0),
+        seen | (np.bincount(champion, minlength=k) > 0),
+    )
+    n = int(counts.sum())
+    drawn = np.random.default_rng(seed).multinomial(n, counts / n, size=resamples)
+    estimate = scores.class_improvement(metric, counts[None, :], cells, k, labels)
+    return float(estimate[0]), scores.class_improvement(metric, drawn, cells, k, labels)
+
+
 def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """Means of ``resamples`` resamples of ``values`` (with replacement).
+    """Means of ``resamples`` resamples of ``values`` (with replacement); rows
+    of a 2-D ``values`` are drawn whole, one mean per column (each column
+    gathered and summed as a 1-D array of its own: ``reduceat`` over the rows
+    of a 2-D array was 10x slower).
 
     A row is drawn in two exact steps: which block of rows, the blocks being
     n's binary digits (100000 = 65536 + 32768 + 1024 + 512 + 128 + 32), then
@@ -180,6 +246,7 @@ def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray
     import numpy as np
 
     n = len(values)
+    columns = [np.ascontiguousarray(c) for c in values.reshape(n, -1).T]
     sizes = [1 << k for k in reversed(range(n.bit_length())) if n >> k & 1]
     firsts = np.cumsum([0, *sizes[:-1]])
     per_chunk = max(1, _CHUNK_INDICES // n)
@@ -192,18 +259,20 @@ def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray
     def chunk(i: int) -> np.ndarray:
         bits = np.random.PCG64(seeds[i])
         drawn = counts[starts[i] : starts[i] + per_chunk]
-        sums = np.zeros(len(drawn))
+        sums = np.zeros((len(drawn), len(columns)))
         for first, size, count in zip(firsts, sizes, drawn.T):
             total = int(count.sum())
             if total == 0:
                 continue
             word = np.dtype(np.uint16 if size <= 1 << 16 else np.uint32)
             raw = bits.random_raw(-(-total * word.itemsize // 8)).view(word)[:total]
-            rows = values[first : first + size][(raw & (size - 1)).astype(np.intp)]
+            picked = (raw & (size - 1)).astype(np.intp)
             some = count > 0  # reduceat needs strictly increasing offsets
-            offsets = np.cumsum(count) - count
-            sums[some] += np.add.reduceat(rows, offsets[some])
-        return sums / n
+            offsets = (np.cumsum(count) - count)[some]
+            for j, column in enumerate(columns):
+                rows = column[first : first + size][picked]
+                sums[some, j] += np.add.reduceat(rows, offsets)
+        return sums / n if values.ndim > 1 else sums[:, 0] / n
 
     with ThreadPoolExecutor(_workers()) as pool:
         return np.concatenate(list(pool.map(chunk, range(len(starts)))))

@@ -8,7 +8,7 @@ for a bootstrap, and decides. The caller writes ``gate.json`` and renders.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -162,7 +162,12 @@ def _paired(
     """(PairedResult, None) on shared rows, else (None, why not)."""
     import pandas as pd
 
-    from mlops_actions.gate.pairing import pair_predictions, unpaired_reason
+    from mlops_actions.gate.pairing import (
+        missing_for,
+        pair_predictions,
+        unpaired_reason,
+    )
+    from mlops_actions.gate.tasks import resolve_task, task_refusal
 
     mine = candidate.metrics_path.parent / PREDICTIONS
     if not mine.is_file():
@@ -174,9 +179,16 @@ def _paired(
             return None, f"champion version {champion.version} has no {PREDICTIONS}"
         a, b = pd.read_parquet(mine), pd.read_parquet(theirs)
     positive = str(candidate.positive_class)
-    rows = pair_predictions(a, b, positive_class=positive)
+    task, task_source = resolve_task(rules.task, a)
+    refused = task_refusal(rules.primary, task, task_source)
+    if refused:
+        return None, refused
+    rows = pair_predictions(a, b, positive_class=positive, task=task)
     if rows is None:
-        return None, unpaired_reason(a, b, positive_class=positive)
+        return None, unpaired_reason(a, b, positive_class=positive, task=task)
+    lacking = missing_for(rows, rules.primary)
+    if lacking:
+        return None, lacking
     spec = rules.bootstrap
     assert spec is not None  # run_gate pairs only when the rules ask for it
     direction = rules.metrics[rules.primary].direction
@@ -188,4 +200,4 @@ def _paired(
         resamples=spec.resamples,
         seed=spec.seed,
     )
-    return result, None
+    return replace(result, task_source=task_source), None

@@ -34,6 +34,9 @@ def render(
             f"interval [{paired.lower:+.4g}, {paired.upper:+.4g}] (positive: "
             "candidate better).",
         ]
+        if paired.task:
+            source = f" ({_flat(paired.task_source)})" if paired.task_source else ""
+            lines.append(f"task: {paired.task}{source}")
     return "\n".join(lines) + "\n"
 
 

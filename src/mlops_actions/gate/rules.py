@@ -6,6 +6,9 @@ an error::
     version: 1                  # required, the schema version
     model: reference-tabular    # required: registered model the champion is
                                 #   looked up under
+    task: binary                # optional: binary, multiclass or regression;
+                                #   unset, the bootstrap infers it from the
+                                #   candidate's predictions.parquet
     mode: enforce               # enforce (default) or dry-run
     primary: accuracy           # required: one of the metrics below; the
                                 #   headline and the bootstrap use it
@@ -36,11 +39,15 @@ Constraints: every metric has at least one rule (floor or ceiling, a margin,
 or, for the primary metric, the bootstrap): a direction alone would let any
 value pass; a margin gives exactly one of ``absolute`` or ``relative``, and is
 >= 0; one metric has ``min_improvement`` or ``max_regression``, not both; the
-well-known metrics (accuracy, f1, precision, recall, roc_auc: maximize;
-log_loss, latency_p95_ms: minimize) must keep their direction, since a flipped
-direction silently inverts the gate; the bootstrap needs a primary metric it can
-resample (accuracy, f1, precision, recall, log_loss). What each rule means,
-ties included, is documented in :mod:`mlops_actions.gate.decision`.
+well-known metrics (accuracy, balanced_accuracy, f1, macro/micro/weighted F1,
+precision, recall, roc_auc, r2: maximize; log_loss, mse, rmse, mae, mape,
+latency_p95_ms: minimize; common spellings such as ``f1_macro`` or
+``root_mean_squared_error`` included, see :mod:`mlops_actions.gate.tasks`) must
+keep their direction, since a flipped direction silently inverts the gate, and
+so must a metric whose direction the candidate's metrics.json declares
+(``directions``); the bootstrap needs a primary metric it can resample for the
+task (:data:`mlops_actions.gate.tasks.BOOTSTRAP_BY_TASK`). What each rule
+means, ties included, is documented in :mod:`mlops_actions.gate.decision`.
 
 Numbers in YAML: PyYAML follows YAML 1.1, which reads ``1e-3`` as text; write
 ``1.0e-3`` or ``0.001``.
@@ -63,19 +70,18 @@ from pydantic import (
 )
 
 from mlops_actions.errors import UsageError
-from mlops_actions.gate.bootstrap import BOOTSTRAP_METRICS
+from mlops_actions.gate.tasks import (
+    BOOTSTRAP_BY_TASK,
+    DIRECTIONS,
+    Task,
+    canonical,
+    known_direction,
+)
 from mlops_actions.yamlfile import YamlDoc, load_yaml
 
-#: Metrics whose direction is not a matter of taste (names as evaluate writes).
-KNOWN_DIRECTIONS = {
-    "accuracy": "maximize",
-    "f1": "maximize",
-    "precision": "maximize",
-    "recall": "maximize",
-    "roc_auc": "maximize",
-    "log_loss": "minimize",
-    "latency_p95_ms": "minimize",
-}
+#: Metrics whose direction is not a matter of taste (canonical names; other
+#: spellings: :func:`mlops_actions.gate.tasks.known_direction`).
+KNOWN_DIRECTIONS = DIRECTIONS
 
 # Strict: a quoted "0.8" or a YAML `yes` is a mistake in a gate, not a number.
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -213,6 +219,7 @@ class GateRules(_Schema):
     version: Literal[1]
     model: Annotated[str, Strict(), Field(min_length=1)]
     mode: Literal["enforce", "dry-run"] = "enforce"
+    task: Task | None = None
     primary: Annotated[str, Strict()]
     metrics: Annotated[dict[str, MetricRule], Field(min_length=1)]
     bootstrap: BootstrapRule | None = None
@@ -234,28 +241,74 @@ class GateRules(_Schema):
                     f"{name} has a direction but no rule, so any value would pass: "
                     f"add {bound}, min_improvement or max_regression, or remove it",
                 )
-            known = KNOWN_DIRECTIONS.get(name)
-            if known is not None and rule.direction != known:
-                better = "higher" if known == "maximize" else "lower"
-                raise FieldProblem(
-                    f"metrics.{name}.direction",
-                    f"{name} is {better}-is-better: use {known}, "
-                    f"got {rule.direction!r}",
-                )
-        if self.bootstrap is not None and self.primary not in BOOTSTRAP_METRICS:
-            why = (
-                "ROC AUC is not a mean over rows, so it cannot be resampled exactly "
-                "and fast"
-                if self.primary == "roc_auc"
-                else "it recomputes the metric from predictions.parquet"
-            )
-            raise FieldProblem(
-                "bootstrap",
-                f"the paired bootstrap cannot resample {self.primary} ({why}): "
-                f"make one of {', '.join(BOOTSTRAP_METRICS)} the primary metric, "
-                "or remove bootstrap",
-            )
+            _check_direction(name, rule)
+        _check_bootstrap(self)
         return self
+
+
+def _check_direction(name: str, rule: MetricRule) -> None:
+    """A rule against a metric's known direction would invert the gate."""
+    known = known_direction(name)
+    if known is not None and rule.direction != known:
+        better = "higher" if known == "maximize" else "lower"
+        raise FieldProblem(
+            f"metrics.{name}.direction",
+            f"{name} is {better}-is-better: use {known}, got {rule.direction!r}",
+        )
+
+
+def _check_bootstrap(rules: GateRules) -> None:
+    """The primary metric must be one the bootstrap resamples (for the task)."""
+    if rules.bootstrap is None:
+        return
+    metric = canonical(rules.primary)
+    tasks = [rules.task] if rules.task else list(BOOTSTRAP_BY_TASK)
+    if any(metric in BOOTSTRAP_BY_TASK[task] for task in tasks):
+        return
+    if metric == "roc_auc":
+        why = "ROC AUC is not a mean over rows, so it cannot be resampled exactly "
+        why += "and fast"
+    elif rules.task:
+        why = f"not one it recomputes for a {rules.task} task"
+    else:
+        why = "not one it recomputes from predictions.parquet"
+    if metric == "roc_auc" and not rules.task:
+        tasks = ["binary"]
+    if len(tasks) == 1:
+        choices = f"make one of {', '.join(BOOTSTRAP_BY_TASK[tasks[0]])}"
+    else:
+        choices = "make the primary metric one of " + "; ".join(
+            f"{task}: {', '.join(BOOTSTRAP_BY_TASK[task])}" for task in tasks
+        )
+        choices += " (by task)"
+    the = " the primary metric" if len(tasks) == 1 else ""
+    raise FieldProblem(
+        "bootstrap",
+        f"the paired bootstrap cannot resample {rules.primary} ({why}): "
+        f"{choices}{the}, or remove bootstrap",
+    )
+
+
+def check_declared_directions(
+    rules: GateRules, metrics: Path, *, where: Path | str = "gate.yml"
+) -> None:
+    """Refuse a rule whose direction contradicts the one the candidate's
+    ``metrics.json`` declares (``directions``); an unreadable file is the
+    gate's to report, not this check's."""
+    from mlops_actions.errors import MlopsError
+    from mlops_actions.records.metrics import read_metrics
+
+    try:
+        declared = read_metrics(metrics).directions
+    except (MlopsError, ValueError, OSError):
+        return
+    for name, rule in rules.metrics.items():
+        theirs = declared.get(name)
+        if theirs in ("maximize", "minimize") and theirs != rule.direction:
+            raise UsageError(
+                f"{where}: metrics.{name}.direction is {rule.direction} but "
+                f"{metrics} declares {name} {theirs}: make them agree"
+            )
 
 
 def load_rules(path: Path | str) -> GateRules:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from mlops_actions.errors import MlopsError
 from mlops_actions.gate.compare import GateRun, error_record, find_candidate, run_gate
-from mlops_actions.gate.rules import load_rules, output_names
+from mlops_actions.gate.rules import (
+    check_declared_directions,
+    load_rules,
+    output_names,
+)
 from mlops_actions.jsonio import write_json
 from mlops_actions.records.gate import PASSING
 from mlops_actions.settings import state_dir
@@ -72,6 +76,7 @@ def record_gate(
         candidate = find_candidate(
             metrics, run, state_dir(), metrics_output=names.metrics
         )
+        check_declared_directions(spec, candidate.metrics_path, where=rules)
         result = run_gate(spec, candidate, open_registry(backend))
     except MlopsError as exc:
         write_json(out, error_record(exc.message, model=model, mode=mode))

@@ -56,6 +56,14 @@ class GateBootstrap(Part):
     rows: int
     seed: int
     method: str
+    task: str | None = Field(
+        default=None, description="binary, multiclass or regression."
+    )
+    task_source: str | None = Field(
+        default=None,
+        description="Where the task comes from: declared in gate.yml, or inferred "
+        "from the candidate's predictions.parquet (and why).",
+    )
 
 
 class GateCandidate(Part):
