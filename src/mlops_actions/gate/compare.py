@@ -18,6 +18,7 @@ from mlops_actions.errors import UsageError
 from mlops_actions.gate.bootstrap import PairedResult, paired_bootstrap
 from mlops_actions.gate.decision import Decision, decide
 from mlops_actions.gate.rules import GateRules
+from mlops_actions.pipeline.runs import producing_run
 from mlops_actions.records.base import InvalidRecord, RecordUnreadable
 from mlops_actions.records.gate import GateRecord
 from mlops_actions.records.metrics import read_metrics
@@ -51,6 +52,7 @@ def find_candidate(
     state: Path,
     *,
     metrics_output: str = "metrics",
+    model_output: str = "model",
 ) -> MeasuredCandidate:
     """The candidate from ``--metrics`` (file or folder) or ``--run`` (its
     ``metrics_output`` output). The gate reads metrics only: a run without a
@@ -62,6 +64,11 @@ def find_candidate(
         record = completed_run(state, run or "latest")
         run_id = str(record["run_id"])
         metrics = evaluation_of(record, metrics_output)
+        # The run that made the model (a re-run reuses it), as register names
+        # the candidate: the gate's decision and the registration must agree.
+        made = (record.get("outputs") or {}).get(model_output) or metrics
+        if made is not None:
+            run_id = producing_run(record, str(made))
         if metrics is None:
             outputs = ", ".join(sorted(record.get("outputs") or {})) or "none"
             raise UsageError(

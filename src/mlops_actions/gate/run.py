@@ -74,7 +74,11 @@ def record_gate(
         spec = spec.model_copy(update={k: v for k, v in overrides.items() if v})
         names = output_names(spec, metrics=metrics_output)
         candidate = find_candidate(
-            metrics, run, state_dir(), metrics_output=names.metrics
+            metrics,
+            run,
+            state_dir(),
+            metrics_output=names.metrics,
+            model_output=names.model,
         )
         check_declared_directions(spec, candidate.metrics_path, where=rules)
         result = run_gate(spec, candidate, open_registry(backend))
