@@ -313,6 +313,10 @@ def check_component(component: Component) -> list[tuple[Where, str]]:
         env_file = component.path.parent / env.removeprefix("file:")
         if not env_file.is_file():
             found.append((("environment",), f"environment file {env_file} not found"))
+    for i, item in enumerate(component.includes):
+        if not item.exists():
+            message = f"additional include {item} not found"
+            found.append((("additional_includes", str(i)), message))
     if component.type != "command":
         return found  # parallel, spark, flow: Azure ML's validation checks them
     if not component.command.strip():
@@ -322,7 +326,10 @@ def check_component(component: Component) -> list[tuple[Where, str]]:
     if not component.code.is_dir():
         found.append((("code",), f"code folder {component.code} not found"))
     elif script := _script(component.command):
-        if not (component.code / script).is_file():
+        included = {item.name for item in component.includes}
+        if not (component.code / script).is_file() and (
+            Path(script).parts[0] not in included
+        ):
             found.append(
                 (("command",), f"script {script} not found in {component.code}")
             )

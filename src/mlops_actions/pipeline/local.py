@@ -40,7 +40,7 @@ from mlops_actions.pipeline.inputs import resolve_inputs, resolve_job_inputs
 from mlops_actions.pipeline.liveness import this_process
 from mlops_actions.pipeline.local_run import LocalRun
 from mlops_actions.pipeline.runs import find_metrics, new_run_id
-from mlops_actions.pipeline.sandbox import python_shims, snapshot
+from mlops_actions.pipeline.sandbox import code_digest, python_shims, snapshot
 from mlops_actions.pipeline.schedule import can_overlap, dependencies, run_steps
 from mlops_actions.pipeline import sweep
 from mlops_actions.pipeline.spec import Job, Pipeline
@@ -242,7 +242,7 @@ class LocalRunner(PipelineBackend):
         total = len(record.steps)
         done = {s.name: s for s in record.steps}
         args, key_inputs = self._bind_inputs(pipeline, job, values, given, done)
-        code = digest.tree_digest(component.code) if component.code else None
+        code = code_digest(component.code, component.includes)
         if variables := environment_variables(pipeline, job):
             key_inputs["<environment_variables>"] = variables  # no input's name
         step.key = digest.step_key(
@@ -267,7 +267,7 @@ class LocalRunner(PipelineBackend):
         step.started = _now()
         self.on_event(StepEvent(job.name, index, total, "started"))
         began = time.monotonic()
-        cwd = snapshot(component.code, folder / "code", self.state)
+        cwd = snapshot(component.code, folder / "code", self.state, component.includes)
         env = {**self._step_env(pipeline, job, record), **hooks.before(step)}
         try:
             rc = self._execute(argv, cwd, env, job, record, guard, stop)

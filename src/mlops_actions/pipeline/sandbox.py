@@ -14,25 +14,49 @@ import shlex
 import shutil
 from pathlib import Path
 
+from mlops_actions import digest
 
-def snapshot(code: Path | None, folder: Path, state: Path) -> Path:
-    """A fresh copy of ``code`` at ``folder`` (an empty folder without code).
+
+def snapshot(
+    code: Path | None, folder: Path, state: Path, includes: tuple[Path, ...] = ()
+) -> Path:
+    """A fresh copy of ``code`` at ``folder`` (an empty folder without code),
+    each of ``includes`` (``additional_includes``) copied in under its own
+    name, as Azure ML adds them to the snapshot it uploads.
 
     The ``state`` folder (``.mlops``) is left out when it lies inside ``code``
     (a run started from the code folder): the snapshot would copy itself.
     """
     if folder.exists():
         shutil.rmtree(folder)
-    if code is None:
-        folder.mkdir(parents=True)
-        return folder
     skip = state.resolve()
 
     def ignore(where: str, names: list[str]) -> list[str]:
-        return [n for n in names if Path(where, n).resolve() == skip]
+        return [
+            n for n in names if n == "__pycache__" or Path(where, n).resolve() == skip
+        ]
 
-    shutil.copytree(code, folder, symlinks=True, ignore=ignore)
+    if code is None:
+        folder.mkdir(parents=True)
+    else:
+        shutil.copytree(code, folder, symlinks=True, ignore=ignore)
+    for item in includes:
+        target = folder / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
     return folder
+
+
+def code_digest(code: Path | None, includes: tuple[Path, ...]) -> str | None:
+    """What of a step's code goes into its cache key: the code folder's
+    content and each included file or folder's, by name."""
+    if code is None and not includes:
+        return None
+    parts = [digest.tree_digest(code) if code else ""]
+    parts += [f"{item.name}:{digest.tree_digest(item)}" for item in includes]
+    return parts[0] if len(parts) == 1 else "+".join(parts)
 
 
 def python_shims(folder: Path, interpreter: str) -> Path:

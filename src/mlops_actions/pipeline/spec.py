@@ -88,6 +88,9 @@ class Component:
     #: built from an inline job (``command:`` on the job): ``doc`` is the job's
     #: part of the pipeline file
     inline: bool = False
+    #: ``additional_includes``: files and folders copied into the code snapshot
+    #: beside ``code``, as Azure ML adds them to the upload
+    includes: tuple[Path, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -185,6 +188,11 @@ def component_from(doc: YamlDoc, *, inline: bool = False) -> Component:
         deterministic=bool(data.get("is_deterministic", True)),
         type=component_type(data, doc.path),
         inline=inline,
+        includes=tuple(
+            (doc.path.parent / str(item)).resolve()
+            for item in data.get("additional_includes") or ()
+            if isinstance(data.get("additional_includes"), list)
+        ),
     )
 
 
