@@ -222,3 +222,13 @@ def test_an_inferred_binary_task_cannot_bootstrap_rmse_and_says_so(mlops, here):
         "classes: 'no', 'yes'): the paired bootstrap cannot resample rmse for a "
         "binary task: set `task: regression` in gate.yml"
     ) in result.out.splitlines()
+
+
+def test_the_task_metrics_json_declares_is_used_before_inferring(mlops, here):
+    rules = here / "gate.yml"
+    rules.write_text(REGRESSION)
+    crown(mlops, rules, "penguin-mass", regression(here / "champion", 330.0))
+    folder = regression(here / "c1", 200.0, task="regression")
+    better = mlops("gate", "--rules", str(rules), "--metrics", str(folder))
+    assert better.code == 0, better
+    assert better.out.splitlines()[-1] == "task: regression (declared in metrics.json)"

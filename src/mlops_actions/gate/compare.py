@@ -38,6 +38,8 @@ class MeasuredCandidate:
     metrics: dict[str, Any]
     positive_class: str | None
     problem: str | None  # why the file could not be read; the gate says error
+    #: the task metrics.json declares (``task``), if it does
+    task: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ def find_candidate(
     if not read.metrics:
         empty = f"{path} holds no metrics: write {{name: number}} for each metric"
         return MeasuredCandidate(path, run_id, {}, None, empty)
-    return MeasuredCandidate(path, run_id, read.metrics, read.positive_class, None)
+    return MeasuredCandidate(
+        path, run_id, read.metrics, read.positive_class, None, task=read.task
+    )
 
 
 def run_gate(
@@ -186,7 +190,7 @@ def _paired(
             return None, f"champion version {champion.version} has no {PREDICTIONS}"
         a, b = pd.read_parquet(mine), pd.read_parquet(theirs)
     positive = str(candidate.positive_class)
-    task, task_source = resolve_task(rules.task, a)
+    task, task_source = resolve_task(rules.task, a, written=candidate.task)
     refused = task_refusal(rules.primary, task, task_source)
     if refused:
         return None, refused

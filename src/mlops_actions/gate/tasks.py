@@ -157,11 +157,16 @@ def _plain(value: object) -> object:
     return item() if callable(item) else value
 
 
-def resolve_task(declared: Task | None, predictions: pd.DataFrame) -> tuple[Task, str]:
-    """(task, where it comes from): ``gate.yml``'s ``task``, else inferred from
-    the candidate's predictions."""
+def resolve_task(
+    declared: Task | None, predictions: pd.DataFrame, *, written: str | None = None
+) -> tuple[Task, str]:
+    """(task, where it comes from): ``gate.yml``'s ``task``, else the one the
+    candidate's metrics.json declares (``written``), else inferred from the
+    candidate's predictions."""
     if declared is not None:
         return declared, "declared in gate.yml"
+    if written in TASKS:
+        return written, "declared in metrics.json"
     task, why = infer_task(predictions)
     return task, f"inferred from predictions.parquet: {why}"
 
