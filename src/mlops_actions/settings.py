@@ -23,6 +23,9 @@ NOT_OPTIONS = {
     ENV_DEBUG: "the CLI: print the traceback of an internal error",
     "MLOPS_SETUP_EXTRAS": "actions/_shared/setup.sh: extras to install",
     "MLOPS_SETUP_PYTHON": "actions/_shared/setup.sh: interpreter of the venv",
+    "MLOPS_SETUP_REQUIREMENTS": (
+        "actions/_shared/setup.sh: the project's own requirements file"
+    ),
     "MLOPS_ACTIONS_SOURCE": "actions/_shared/setup.sh: wheel or checkout to install",
     "MLOPS_PIPELINE_RUN_ID": "set by the local runner for each step: the run id",
     "MLOPS_STEP": "set by the local runner for each step: the step's name",
