@@ -99,4 +99,6 @@ def reference(tmp_path) -> Path:
             tmp_path / folder,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
+    # evaluate's additional_includes names ../../../src/mlops_actions
+    (tmp_path / "src").symlink_to(ROOT / "src")
     return tmp_path / "pipelines" / "pipeline.yml"

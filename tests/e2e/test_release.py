@@ -46,6 +46,7 @@ def project(tmp_path_factory):
         shutil.copytree(
             ROOT / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
+    (work / "src").symlink_to(ROOT / "src")  # evaluate's additional_includes
     shutil.copy(ROOT / "gate.yml", work / "gate.yml")
     yield work
     mlops(work, "deploy", "--stop")
@@ -179,6 +180,7 @@ def test_rejected_candidate_stops_the_release(tmp_path):
             tmp_path / folder,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
+    (tmp_path / "src").symlink_to(ROOT / "src")  # evaluate's additional_includes
     rules = (ROOT / "gate.yml").read_text().replace("floor: 0.75", "floor: 0.999")
     (tmp_path / "gate.yml").write_text(rules)
     result = mlops(tmp_path, "release", "--set", "epochs=3", "--port", str(free_port()))
