@@ -364,3 +364,12 @@ def test_bootstrap_interval_is_scikit_learn_on_the_drawn_rows(values, classes, m
     lower, upper = np.quantile(expected, [0.05, 0.95])
     assert result.lower == pytest.approx(lower, rel=1e-9, abs=1e-12)
     assert result.upper == pytest.approx(upper, rel=1e-9, abs=1e-12)
+
+
+def test_square_last_is_the_mean_of_the_last_columns_squares():
+    values = np.random.default_rng(2).normal(0.0, 800.0, (40_000, 2))
+    drawn = bootstrap._drawn_rows(len(values), 30, seed=4)
+    means = bootstrap._mean_resamples(values, 30, seed=4, square_last=True)
+    assert means.shape == (30, 3)
+    expected = np.column_stack([values, values[:, 1] ** 2])[drawn].mean(axis=1)
+    np.testing.assert_allclose(means, expected, rtol=1e-12, atol=1e-10)

@@ -32,7 +32,9 @@ How each metric is resampled:
 * regression mse, mae, mape: the mean of per-row error differences, resampled
   as log_loss is; rmse: the square root of each model's resampled mse, and r2
   from the resampled mse and label variance, on the same draws
-  (:func:`mlops_actions.gate.scores.mean_improvement`). Multiclass log loss is
+  (:func:`mlops_actions.gate.scores.mean_improvement`); the labels' squares
+  are taken from the gathered labels, not gathered again. Which rows a seed
+  draws, for tests: ``_drawn_rows``. Multiclass log loss is
   the mean of ``-log p[true class]`` from the ``probability_<class>`` columns.
 * roc_auc is not a mean over rows: an exact resample costs O(n) per draw, so
   ``gate.yml`` refuses it for the bootstrap.
@@ -121,7 +123,11 @@ def paired_bootstrap(
     elif name in scores.MEAN_METRICS:
         columns = scores.mean_columns(name, rows.truth, rows.candidate, rows.champion)
         estimate = float(scores.mean_improvement(name, columns.mean(axis=0)[None])[0])
-        draws = scores.mean_improvement(name, _mean_resamples(columns, resamples, seed))
+        squared = name == "r2" and columns.shape[1] == 3  # [d, centred, centred**2]
+        means = _mean_resamples(
+            columns[:, :2] if squared else columns, resamples, seed, square_last=squared
+        )
+        draws = scores.mean_improvement(name, means)
         method = "per-row errors resampled in power-of-two blocks"
     elif task == "binary" and name in LABEL_METRICS:
         estimate, draws = _cell_resamples(rows, LABEL_METRICS[name], resamples, seed)
@@ -233,9 +239,13 @@ def _class_resamples(
     return float(estimate[0]), scores.class_improvement(metric, drawn, cells, k, labels)
 
 
-def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+def _mean_resamples(
+    values: np.ndarray, resamples: int, seed: int, *, square_last: bool = False
+) -> np.ndarray:
     """Means of ``resamples`` resamples of ``values`` (with replacement); rows
-    of a 2-D ``values`` are drawn whole, one mean per column.
+    of a 2-D ``values`` are drawn whole, one mean per column. ``square_last``
+    appends the mean of the last column's squares, squared after the gather
+    (r2's label variance: one gather fewer).
 
     A row is drawn in two exact steps: which block of rows, then which row in
     it, from raw random bits masked to the block's power-of-two size. The blocks
@@ -255,7 +265,7 @@ def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray
     columns = np.ascontiguousarray(values.reshape(n, -1).T, dtype=np.float64)
     plan = _plan(n, resamples, seed)
     counter = itertools.count()
-    out = np.empty((resamples, len(columns)))
+    out = np.empty((resamples, len(columns) + square_last))
 
     def work() -> None:
         most = max((int(c.sum(axis=0).max()) for c in plan.counts), default=0)
@@ -272,17 +282,33 @@ def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray
                 for j, column in enumerate(columns):
                     block = column[first : first + size]
                     np.take(block, picked, out=gathered, mode="wrap")
-                    if every:
-                        sums[:, j] += np.add.reduceat(gathered, offsets)
-                    else:
-                        sums[some, j] += np.add.reduceat(gathered, offsets)
+                    _add_sums(sums, j, some, every, gathered, offsets)
+                if square_last:
+                    np.square(gathered, out=gathered)
+                    _add_sums(sums, len(columns), some, every, gathered, offsets)
 
     workers = min(_workers(), len(plan.counts))
     with ThreadPoolExecutor(workers) as pool:
         for done in [pool.submit(work) for _ in range(workers)]:
             done.result()
     out /= n
-    return out if values.ndim > 1 else out[:, 0]
+    return out if values.ndim > 1 or square_last else out[:, 0]
+
+
+def _add_sums(
+    sums: np.ndarray,
+    j: int,
+    some: np.ndarray,
+    every: bool,
+    gathered: np.ndarray,
+    offsets: np.ndarray,
+) -> None:
+    import numpy as np
+
+    if every:
+        sums[:, j] += np.add.reduceat(gathered, offsets)
+    else:
+        sums[some, j] += np.add.reduceat(gathered, offsets)
 
 
 @dataclass(frozen=True)
