@@ -9,6 +9,7 @@ resample; it runs ``--plain-resamples`` and is scaled up to ``--resamples``,
 which the output says.
 
     python benchmarks/gate_bootstrap.py [--rows 100000] [--resamples 10000]
+        [--regression mse,rmse,mae,mape,r2]
 """
 
 from __future__ import annotations
@@ -190,8 +191,14 @@ def _regression(rows: PairedRows, metric: str) -> Callable[[np.ndarray], np.ndar
     sq_c, sq_b = (y - rows.candidate) ** 2, (y - rows.champion) ** 2
     if metric == "rmse":
         return lambda idx: np.sqrt(sq_b[idx].mean(1)) - np.sqrt(sq_c[idx].mean(1))
-    if metric == "mae":
+    if metric == "mse":
+        return lambda idx: sq_b[idx].mean(1) - sq_c[idx].mean(1)
+    if metric in ("mae", "mape"):
+        scale = (
+            np.maximum(np.abs(y), np.finfo(np.float64).eps) if metric == "mape" else 1
+        )
         abs_c, abs_b = np.abs(y - rows.candidate), np.abs(y - rows.champion)
+        abs_c, abs_b = abs_c / scale, abs_b / scale
         return lambda idx: abs_b[idx].mean(1) - abs_c[idx].mean(1)
 
     def r2(sq: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -224,7 +231,13 @@ def main() -> None:
     parser.add_argument("--plain-resamples", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--regression",
+        default=",".join(METRICS["regression"]),
+        help="regression metrics, comma-separated (of mse,rmse,mae,mape,r2)",
+    )
     args = parser.parse_args()
+    metrics = {**METRICS, "regression": tuple(args.regression.split(","))}
     plain_n = min(args.plain_resamples, args.resamples)
     scale = args.resamples / plain_n
     print(
@@ -241,7 +254,7 @@ def main() -> None:
         pairing = pairing_seconds(rows)
         label = "" if task == "binary" else f" {task}"
         print(f"pair_predictions{label} (join on row_id)  {pairing:8.3f} s")
-        for metric in METRICS[task]:
+        for metric in metrics[task]:
             seconds, lower, upper = plain_loop(rows, metric, plain_n, args.seed)
             plain = seconds * scale
             print(

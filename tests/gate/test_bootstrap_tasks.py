@@ -306,3 +306,70 @@ def test_pairing_multiclass_and_regression_say_what_is_wrong():
         "log_loss needs the columns probability_Adelie, probability_Chinstrap, "
         "probability_Gentoo in the champion's predictions: write them in evaluate"
     )
+
+
+@pytest.mark.parametrize("n, columns", [(1, 1), (7, 3), (1000, 1), (40_000, 3)])
+def test_mean_resamples_are_the_means_of_the_drawn_rows(n, columns):
+    # 40000 rows: 13 resamples a chunk, so 30 resamples take three chunks.
+    values = np.random.default_rng(n).normal(4200.0, 800.0, (n, columns))
+    drawn = bootstrap._drawn_rows(n, 30, seed=3)
+    assert drawn.shape == (30, n) and drawn.min() >= 0 and drawn.max() < n
+    means = bootstrap._mean_resamples(values, 30, seed=3)
+    np.testing.assert_allclose(means, values[drawn].mean(axis=1), rtol=1e-13)
+    one = bootstrap._mean_resamples(values[:, 0], 30, seed=3)
+    np.testing.assert_allclose(one, values[drawn, 0].mean(axis=1), rtol=1e-13)
+
+
+def test_blocks_are_powers_of_two_that_tile_the_rows():
+    for n in (1, 7, 100_000, 2**17 + 3, 5_000_001):
+        plan = bootstrap._plan(n, 10, seed=0)
+        assert sum(plan.sizes) == n
+        assert all(size & (size - 1) == 0 for size in plan.sizes)
+        assert plan.firsts == tuple(np.cumsum([0, *plan.sizes[:-1]]))
+        assert max(plan.sizes) <= max(bootstrap._block_cap(n), 1)
+        assert len(plan.sizes) <= 64 + n.bit_length()
+
+
+@pytest.mark.parametrize("metric", ["mse", "rmse", "mae", "mape", "r2", "log_loss"])
+def test_bootstrap_interval_is_scikit_learn_on_the_drawn_rows(values, classes, metric):
+    # The same resamples, scored one by one by scikit-learn: the same interval.
+    rows = classes if metric == "log_loss" else values
+    resamples, seed = 200, 11
+    result = paired_bootstrap(
+        rows,
+        metric,
+        "maximize" if metric == "r2" else "minimize",
+        confidence=0.9,
+        resamples=resamples,
+        seed=seed,
+    )
+    direct = {
+        "mse": sk.mean_squared_error,
+        "rmse": sk.root_mean_squared_error,
+        "mae": sk.mean_absolute_error,
+        "mape": sk.mean_absolute_percentage_error,
+        "r2": sk.r2_score,
+        "log_loss": lambda y, p: sk.log_loss(y, p, labels=[0, 1, 2]),
+    }[metric]
+    y = rows.truth
+    if metric == "log_loss":
+        c, b = rows.candidate_probability, rows.champion_probability
+    else:
+        c, b = rows.candidate, rows.champion
+    sign = 1 if metric == "r2" else -1
+    expected = [
+        sign * (direct(y[i], c[i]) - direct(y[i], b[i]))
+        for i in bootstrap._drawn_rows(len(rows), resamples, seed)
+    ]
+    lower, upper = np.quantile(expected, [0.05, 0.95])
+    assert result.lower == pytest.approx(lower, rel=1e-9, abs=1e-12)
+    assert result.upper == pytest.approx(upper, rel=1e-9, abs=1e-12)
+
+
+def test_square_last_is_the_mean_of_the_last_columns_squares():
+    values = np.random.default_rng(2).normal(0.0, 800.0, (40_000, 2))
+    drawn = bootstrap._drawn_rows(len(values), 30, seed=4)
+    means = bootstrap._mean_resamples(values, 30, seed=4, square_last=True)
+    assert means.shape == (30, 3)
+    expected = np.column_stack([values, values[:, 1] ** 2])[drawn].mean(axis=1)
+    np.testing.assert_allclose(means, expected, rtol=1e-12, atol=1e-10)

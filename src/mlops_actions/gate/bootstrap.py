@@ -32,7 +32,9 @@ How each metric is resampled:
 * regression mse, mae, mape: the mean of per-row error differences, resampled
   as log_loss is; rmse: the square root of each model's resampled mse, and r2
   from the resampled mse and label variance, on the same draws
-  (:func:`mlops_actions.gate.scores.mean_improvement`). Multiclass log loss is
+  (:func:`mlops_actions.gate.scores.mean_improvement`); the labels' squares
+  are taken from the gathered labels, not gathered again. Which rows a seed
+  draws, for tests: ``_drawn_rows``. Multiclass log loss is
   the mean of ``-log p[true class]`` from the ``probability_<class>`` columns.
 * roc_auc is not a mean over rows: an exact resample costs O(n) per draw, so
   ``gate.yml`` refuses it for the bootstrap.
@@ -43,10 +45,11 @@ a metric is named as in ``gate.yml`` and read through its common spellings.
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from mlops_actions.gate import scores
 from mlops_actions.gate.pairing import PairedRows
@@ -64,10 +67,11 @@ BOOTSTRAP_METRICS = {
     "recall": "maximize",
     "log_loss": "minimize",
 }
-# Rows drawn per log-loss chunk (~14 MiB of scratch per thread): on the 2-core
-# dev machine 2**18 to 2**20 were fastest; 2**21 and up lost ~15% to page faults
-# on fresh arrays, and smaller chunks lose to per-call overhead.
-_CHUNK_INDICES = 2**20
+# Rows drawn per chunk of resamples: a block's indices and gathered values
+# (~0.7 MiB each for 100k rows in 2**14-row blocks) then stay in the 2 MiB
+# level-2 cache of the 2-core dev machine; 2**19 and 2**20 were about equal,
+# 2**17 lost a third to per-call overhead (one resample a chunk).
+_CHUNK_INDICES = 2**19
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,11 @@ def paired_bootstrap(
     elif name in scores.MEAN_METRICS:
         columns = scores.mean_columns(name, rows.truth, rows.candidate, rows.champion)
         estimate = float(scores.mean_improvement(name, columns.mean(axis=0)[None])[0])
-        draws = scores.mean_improvement(name, _mean_resamples(columns, resamples, seed))
+        squared = name == "r2" and columns.shape[1] == 3  # [d, centred, centred**2]
+        means = _mean_resamples(
+            columns[:, :2] if squared else columns, resamples, seed, square_last=squared
+        )
+        draws = scores.mean_improvement(name, means)
         method = "per-row errors resampled in power-of-two blocks"
     elif task == "binary" and name in LABEL_METRICS:
         estimate, draws = _cell_resamples(rows, LABEL_METRICS[name], resamples, seed)
@@ -231,23 +239,106 @@ def _class_resamples(
     return float(estimate[0]), scores.class_improvement(metric, drawn, cells, k, labels)
 
 
-def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+def _mean_resamples(
+    values: np.ndarray, resamples: int, seed: int, *, square_last: bool = False
+) -> np.ndarray:
     """Means of ``resamples`` resamples of ``values`` (with replacement); rows
-    of a 2-D ``values`` are drawn whole, one mean per column (each column
-    gathered and summed as a 1-D array of its own: ``reduceat`` over the rows
-    of a 2-D array was 10x slower).
+    of a 2-D ``values`` are drawn whole, one mean per column. ``square_last``
+    appends the mean of the last column's squares, squared after the gather
+    (r2's label variance: one gather fewer).
 
-    A row is drawn in two exact steps: which block of rows, the blocks being
-    n's binary digits (100000 = 65536 + 32768 + 1024 + 512 + 128 + 32), then
-    which row in it, from raw random bits masked to the block's power-of-two
-    size. Each row has probability size/n * 1/size = 1/n, as with
-    ``rng.integers``, without its bounded-integer rejection (a third faster).
+    A row is drawn in two exact steps: which block of rows, then which row in
+    it, from raw random bits masked to the block's power-of-two size. The blocks
+    are n's binary digits (100000 = 65536 + 32768 + 1024 + 512 + 128 + 32), the
+    digits wider than :func:`_block_cap` cut into blocks of the cap, so that a
+    block's slice of a column stays in the level-1/2 cache while it is gathered.
+    Each row has probability size/n * 1/size = 1/n, as with ``rng.integers``,
+    without its bounded-integer rejection. A chunk's draws are made once, block
+    by block, widened to indices once (mask and widening in one pass, into a
+    buffer each thread keeps), then every column is gathered with them and
+    summed per resample (``reduceat``: pairwise float64 sums). Which rows were
+    drawn: :func:`_drawn_rows`, for tests.
     """
     import numpy as np
 
     n = len(values)
-    columns = [np.ascontiguousarray(c) for c in values.reshape(n, -1).T]
-    sizes = [1 << k for k in reversed(range(n.bit_length())) if n >> k & 1]
+    columns = np.ascontiguousarray(values.reshape(n, -1).T, dtype=np.float64)
+    plan = _plan(n, resamples, seed)
+    counter = itertools.count()
+    out = np.empty((resamples, len(columns) + square_last))
+
+    def work() -> None:
+        most = max((int(c.sum(axis=0).max()) for c in plan.counts), default=0)
+        picked_buffer = np.empty(most, dtype=np.intp)
+        gathered_buffer = np.empty(most)
+        while (i := next(counter)) < len(plan.counts):
+            sums = out[plan.starts[i] : plan.starts[i] + len(plan.counts[i])]
+            sums[:] = 0.0
+            for first, size, count, picked in _chunk_draws(plan, i, picked_buffer):
+                some = count > 0  # reduceat needs strictly increasing offsets
+                offsets = (np.cumsum(count) - count)[some]
+                every = bool(some.all())
+                gathered = gathered_buffer[: len(picked)]
+                for j, column in enumerate(columns):
+                    block = column[first : first + size]
+                    np.take(block, picked, out=gathered, mode="wrap")
+                    _add_sums(sums, j, some, every, gathered, offsets)
+                if square_last:
+                    np.square(gathered, out=gathered)
+                    _add_sums(sums, len(columns), some, every, gathered, offsets)
+
+    workers = min(_workers(), len(plan.counts))
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(work) for _ in range(workers)]:
+            done.result()
+    out /= n
+    return out if values.ndim > 1 or square_last else out[:, 0]
+
+
+def _add_sums(
+    sums: np.ndarray,
+    j: int,
+    some: np.ndarray,
+    every: bool,
+    gathered: np.ndarray,
+    offsets: np.ndarray,
+) -> None:
+    import numpy as np
+
+    if every:
+        sums[:, j] += np.add.reduceat(gathered, offsets)
+    else:
+        sums[some, j] += np.add.reduceat(gathered, offsets)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the rows of every resample are drawn: block sizes and first rows,
+    each resample's count per block, chunks of resamples with their seeds."""
+
+    sizes: tuple[int, ...]
+    firsts: tuple[int, ...]
+    starts: tuple[int, ...]
+    counts: tuple[np.ndarray, ...]  # per chunk: (resamples, blocks)
+    seeds: tuple[Any, ...]
+
+
+def _block_cap(n: int) -> int:
+    """Rows per block at most: 2**14 (128 KiB of float64: gathered from the
+    level-2 cache about 30% faster than 2**16 rows), or more where that would
+    make over 64 blocks (per-call overhead); 2**16 and less use 16-bit draws."""
+    return max(1 << 14, 1 << max(0, (n - 1) // 64).bit_length())
+
+
+def _plan(n: int, resamples: int, seed: int) -> _Plan:
+    import numpy as np
+
+    cap = _block_cap(n)
+    sizes: list[int] = []
+    for k in reversed(range(n.bit_length())):
+        if n >> k & 1:
+            size = 1 << k
+            sizes += [min(size, cap)] * max(1, size // cap)
     firsts = np.cumsum([0, *sizes[:-1]])
     per_chunk = max(1, _CHUNK_INDICES // n)
     starts = range(0, resamples, per_chunk)
@@ -255,27 +346,52 @@ def _mean_resamples(values: np.ndarray, resamples: int, seed: int) -> np.ndarray
     counts = np.random.default_rng(blocks_seed).multinomial(
         n, np.divide(sizes, n), size=resamples
     )
+    return _Plan(
+        sizes=tuple(sizes),
+        firsts=tuple(int(f) for f in firsts),
+        starts=tuple(starts),
+        counts=tuple(counts[s : s + per_chunk] for s in starts),
+        seeds=tuple(seeds),
+    )
 
-    def chunk(i: int) -> np.ndarray:
-        bits = np.random.PCG64(seeds[i])
-        drawn = counts[starts[i] : starts[i] + per_chunk]
-        sums = np.zeros((len(drawn), len(columns)))
-        for first, size, count in zip(firsts, sizes, drawn.T):
-            total = int(count.sum())
-            if total == 0:
-                continue
-            word = np.dtype(np.uint16 if size <= 1 << 16 else np.uint32)
-            raw = bits.random_raw(-(-total * word.itemsize // 8)).view(word)[:total]
-            picked = (raw & (size - 1)).astype(np.intp)
-            some = count > 0  # reduceat needs strictly increasing offsets
-            offsets = (np.cumsum(count) - count)[some]
-            for j, column in enumerate(columns):
-                rows = column[first : first + size][picked]
-                sums[some, j] += np.add.reduceat(rows, offsets)
-        return sums / n if values.ndim > 1 else sums[:, 0] / n
 
-    with ThreadPoolExecutor(_workers()) as pool:
-        return np.concatenate(list(pool.map(chunk, range(len(starts)))))
+def _chunk_draws(
+    plan: _Plan, i: int, buffer: np.ndarray
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(first row, rows, count per resample, row indices within the block) of each
+    block of chunk ``i``: the indices of resample r follow those of r - 1."""
+    import numpy as np
+
+    bits = np.random.SFC64(plan.seeds[i])
+    for first, size, count in zip(plan.firsts, plan.sizes, plan.counts[i].T):
+        total = int(count.sum())
+        if total == 0:
+            continue
+        word = np.dtype(np.uint16 if size <= 1 << 16 else np.uint32)
+        raw = bits.random_raw(-(-total * word.itemsize // 8)).view(word)[:total]
+        picked = buffer[:total]
+        np.bitwise_and(raw, word.type(size - 1), out=picked, casting="unsafe")
+        yield first, size, count, picked
+
+
+def _drawn_rows(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) row indices that ``_mean_resamples(values, resamples,
+    seed)`` averages, for tests: its means are ``values[rows].mean(axis=1)``."""
+    import numpy as np
+
+    plan = _plan(n, resamples, seed)
+    rows = np.empty((resamples, n), dtype=np.intp)
+    for i, start in enumerate(plan.starts):
+        filled = np.zeros(len(plan.counts[i]), dtype=np.intp)
+        buffer = np.empty(n * len(plan.counts[i]), dtype=np.intp)
+        for first, _, count, picked in _chunk_draws(plan, i, buffer):
+            ends = np.cumsum(count)
+            for r, (c, end) in enumerate(zip(count, ends)):
+                rows[start + r, filled[r] : filled[r] + c] = (
+                    first + picked[end - c : end]
+                )
+                filled[r] += c
+    return rows
 
 
 def _workers() -> int:
