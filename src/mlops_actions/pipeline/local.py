@@ -172,22 +172,13 @@ class LocalRunner(PipelineBackend):
         run_json = Path(record.folder) / "run.json"
         python_shims(Path(record.folder) / ".bin", self.interpreter)
         with process.Guard() as guard, process.recorded_signals() as stop:
+            context = RunContext(pipeline, values, record, guard, stop)
 
             def one(name: str) -> None:
                 job = pipeline.jobs[name]
                 given = job_values.get(name, {})
                 run = self._sweep if job.kind == "sweep" else self._step
-                run(
-                    pipeline,
-                    job,
-                    values,
-                    given,
-                    record,
-                    steps[name],
-                    index[name],
-                    guard,
-                    stop,
-                )
+                run(context, job, given, steps[name], index[name])
 
             errors = run_steps(
                 list(steps),
@@ -224,18 +215,16 @@ class LocalRunner(PipelineBackend):
 
     def _step(
         self,
-        pipeline: Pipeline,
+        context: RunContext,
         job: Job,
-        values: dict[str, Any],
         given: dict[str, Any],
-        record: RunRecord,
         step: StepRecord,
         index: int,
-        guard: process.Guard,
-        stop: list[int],
         hooks: StepHooks | None = None,
     ) -> None:
         """Run (or reuse) one step; ``hooks``: a sweep's, around each trial."""
+        pipeline, values, record = context.pipeline, context.values, context.record
+        guard, stop = context.guard, context.stop
         component = job.component
         assert component is not None  # check_pipeline refused the pipeline otherwise
         hooks = hooks or StepHooks()
@@ -301,19 +290,16 @@ class LocalRunner(PipelineBackend):
 
     def _sweep(
         self,
-        pipeline: Pipeline,
+        context: RunContext,
         job: Job,
-        values: dict[str, Any],
         given: dict[str, Any],
-        record: RunRecord,
         step: StepRecord,
         index: int,
-        guard: process.Guard,
-        stop: list[int],
     ) -> None:
         """A sweep node: its trials, each a step of the trial component with
         the sampled values as inputs, as wide as ``max_concurrent_trials``
         allows; the best by the objective gives the sweep its outputs."""
+        record, stop = context.record, context.stop
         plan = sweep.plan(job)
         runs = TrialRuns(
             self._tracking_uri(), self.state / "artifacts", record.experiment
@@ -348,16 +334,7 @@ class LocalRunner(PipelineBackend):
             hooks = TrialHooks(runs, record, job.name, sampled)
             try:
                 self._step(
-                    pipeline,
-                    trial_job,
-                    values,
-                    {**given, **sampled},
-                    record,
-                    trial,
-                    index,
-                    guard,
-                    stop,
-                    hooks,
+                    context, trial_job, {**given, **sampled}, trial, index, hooks
                 )
             except Exception as exc:
                 failures[name] = exc
@@ -563,6 +540,18 @@ class LocalRunner(PipelineBackend):
 
     def _finish(self, folder: Path, step: StepRecord) -> None:
         write_record(folder / "step.json", StepFile.of(step))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run shares: the pipeline, its input values, the
+    run's record, the guard over step processes and the signals received."""
+
+    pipeline: Pipeline
+    values: dict[str, Any]
+    record: RunRecord
+    guard: process.Guard
+    stop: list[int]
 
 
 @dataclass
