@@ -341,9 +341,10 @@ def test_smoke_request_holds_the_models_own_answers(pipeline: PipelineRun) -> No
     rows = pd.DataFrame(split["data"], columns=split["columns"])
     assert len(rows) == 3 + 5  # the input example, then five test rows
     answer = mlflow.pyfunc.load_model(str(pipeline.model)).predict(rows)
-    assert answer["label"].tolist() == smoke["expected"]["label"]
+    recorded = smoke["expected"]["predictions"]
+    assert answer["label"].tolist() == [row["label"] for row in recorded]
     assert answer["probability"].tolist() == pytest.approx(
-        smoke["expected"]["probability"], abs=1e-6
+        [row["probability"] for row in recorded], abs=1e-6
     )
 
 

@@ -115,7 +115,8 @@ def test_wrong_smoke_answer_stops_the_new_scorer(released, project, tmp_path):
         ).read_text()
     )
     flip = {"female": "male", "male": "female"}
-    smoke["expected"]["label"][0] = flip[smoke["expected"]["label"][0]]
+    first = smoke["expected"]["predictions"][0]
+    first["label"] = flip[first["label"]]
     wrong = tmp_path / "smoke.json"
     wrong.write_text(json.dumps(smoke))
     port = free_port()

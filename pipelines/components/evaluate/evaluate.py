@@ -180,17 +180,12 @@ def write_smoke(model: Any, features: pd.DataFrame, path: Path) -> None:
     if isinstance(example, pd.DataFrame) and set(example.columns) <= set(rows.columns):
         rows = pd.concat([example[rows.columns], rows], ignore_index=True)
     expected = model.predict(rows)
-    body = json.loads(rows.to_json(orient="split", index=False))
-    # The answer in the model's own shape (columns): numbers as floats,
-    # compared within the tolerance, labels as strings, compared exactly.
-    answers = {
-        str(name): (
-            [float(value) for value in expected[name]]
-            if pd.api.types.is_numeric_dtype(expected[name])
-            else [str(value) for value in expected[name]]
-        )
-        for name in expected.columns
-    }
+    # 15 digits: the request's numbers are those predict saw, within 1e-15.
+    body = json.loads(rows.to_json(orient="split", index=False, double_precision=15))
+    # The answer as the scorer gives it (README "Smoke test"): one record per
+    # row, every column the model returns, with the same Python values
+    # (numbers compared within the tolerance, labels exactly).
+    answers = {"predictions": _records(expected)}
     smoke = {
         "schema": "mlops-actions/smoke",
         "version": 1,
@@ -199,6 +194,12 @@ def write_smoke(model: Any, features: pd.DataFrame, path: Path) -> None:
         "tolerance": 1e-6,
     }
     path.write_text(json.dumps(smoke, indent=2) + "\n")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame`` as MLflow's scoring protocol answers it: one record per row."""
+    columns = {str(name): frame[name].tolist() for name in frame.columns}
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def finite_or_none(value: float) -> float | None:
