@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli import free_port, mlops
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mlops(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
-    if "PYTHONPATH" in os.environ:  # the tree under test, when it is not installed
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_actions", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,13 @@ all in one project folder (one registry, one model name per task)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cli import free_port, mlops
 
 from mlops_actions.process.identity import ProcessId
 
@@ -46,26 +44,6 @@ pytestmark = pytest.mark.e2e
 def shape(answer):
     """An answer's keys (a record), or its type."""
     return sorted(answer) if isinstance(answer, dict) else type(answer).__name__
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mlops(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"}
-    if "PYTHONPATH" in os.environ:  # the tree under test, when it is not installed
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_actions", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def loop(work: Path, task: str) -> dict:
