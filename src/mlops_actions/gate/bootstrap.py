@@ -21,7 +21,7 @@ How each metric is resampled:
 * log_loss: the mean of per-row losses (scikit-learn's clipping to float64 eps),
   so the improvement is the mean of per-row differences, resampled exactly:
   n rows drawn uniformly with replacement (how, cheaply: ``_mean_resamples``),
-  in chunks of about 2**20 rows (cache-sized, bounded memory) on a few threads
+  in chunks of about 2**21 rows (bounded memory) on a few threads
   (numpy releases the GIL while drawing and gathering). Each chunk has its own
   child of ``SeedSequence(seed)``, so the result depends on the seed, not on
   the number of threads.
@@ -67,11 +67,12 @@ BOOTSTRAP_METRICS = {
     "recall": "maximize",
     "log_loss": "minimize",
 }
-# Rows drawn per chunk of resamples: a block's indices and gathered values
-# (~0.7 MiB each for 100k rows in 2**14-row blocks) then stay in the 2 MiB
-# level-2 cache of the 2-core dev machine; 2**19 and 2**20 were about equal,
-# 2**17 lost a third to per-call overhead (one resample a chunk).
-_CHUNK_INDICES = 2**19
+# Rows drawn per chunk of resamples (20 resamples of 100k rows). On the 2-core
+# dev machine, best of four runs of 100k rows x 10k resamples, one column on
+# two threads: 2**19 2.23 s, 2**20 1.61 s, 2**21 1.16 s, 2**22 1.61 s; two
+# columns 2.37, 1.92, 1.80, 2.14 s. Fewer, larger calls win until a block's
+# indices and gathered values (2.6 MiB each here) no longer fit the cache.
+_CHUNK_INDICES = 2**21
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,8 @@ def _mean_resamples(
 ) -> np.ndarray:
     """Means of ``resamples`` resamples of ``values`` (with replacement); rows
     of a 2-D ``values`` are drawn whole, one mean per column. ``square_last``
-    appends the mean of the last column's squares, squared after the gather
-    (r2's label variance: one gather fewer).
+    appends the mean of the last column's squares, squared in place after the
+    gather and summed again (r2's label variance: no gather and no buffer more).
 
     A row is drawn in two exact steps: which block of rows, then which row in
     it, from raw random bits masked to the block's power-of-two size. The blocks
@@ -253,39 +254,52 @@ def _mean_resamples(
     digits wider than :func:`_block_cap` cut into blocks of the cap, so that a
     block's slice of a column stays in the level-1/2 cache while it is gathered.
     Each row has probability size/n * 1/size = 1/n, as with ``rng.integers``,
-    without its bounded-integer rejection. A chunk's draws are made once, block
-    by block, widened to indices once (mask and widening in one pass, into a
-    buffer each thread keeps), then every column is gathered with them and
-    summed per resample (``reduceat``: pairwise float64 sums). Which rows were
-    drawn: :func:`_drawn_rows`, for tests.
+    without its bounded-integer rejection. A chunk's bits are drawn in one call,
+    widened to indices block by block (mask and widening in one pass, into a
+    buffer each thread keeps), then the columns are gathered with them, two at
+    a time as the real and imaginary parts of one complex column (one gather
+    and one sum for both), and summed per resample (``reduceat``: pairwise
+    float64 sums). Which rows were drawn: :func:`_drawn_rows`, for tests.
     """
     import numpy as np
 
     n = len(values)
-    columns = np.ascontiguousarray(values.reshape(n, -1).T, dtype=np.float64)
+    columns = np.asarray(values, dtype=np.float64).reshape(n, -1)
+    width = columns.shape[1]
+    packs = [
+        _pack(columns[:, j : j + 2]) for j in range(0, width, 2)
+    ]  # (n,) complex for two columns, float for the last odd one
     plan = _plan(n, resamples, seed)
     counter = itertools.count()
-    out = np.empty((resamples, len(columns) + square_last))
+    out = np.empty((resamples, width + square_last))
 
     def work() -> None:
         most = max((int(c.sum(axis=0).max()) for c in plan.counts), default=0)
         picked_buffer = np.empty(most, dtype=np.intp)
-        gathered_buffer = np.empty(most)
+        real_buffer = np.empty(most)
+        complex_buffer = np.empty(most if width > 1 else 0, dtype=np.complex128)
         while (i := next(counter)) < len(plan.counts):
             sums = out[plan.starts[i] : plan.starts[i] + len(plan.counts[i])]
             sums[:] = 0.0
             for first, size, count, picked in _chunk_draws(plan, i, picked_buffer):
                 some = count > 0  # reduceat needs strictly increasing offsets
+                rows = slice(None) if some.all() else some
                 offsets = (np.cumsum(count) - count)[some]
-                every = bool(some.all())
-                gathered = gathered_buffer[: len(picked)]
-                for j, column in enumerate(columns):
-                    block = column[first : first + size]
-                    np.take(block, picked, out=gathered, mode="wrap")
-                    _add_sums(sums, j, some, every, gathered, offsets)
-                if square_last:
-                    np.square(gathered, out=gathered)
-                    _add_sums(sums, len(columns), some, every, gathered, offsets)
+                for j, pack in enumerate(packs):
+                    buffer = real_buffer if pack.dtype.kind == "f" else complex_buffer
+                    gathered = buffer[: len(picked)]
+                    np.take(
+                        pack[first : first + size], picked, out=gathered, mode="clip"
+                    )
+                    part = np.add.reduceat(gathered, offsets)
+                    sums[rows, 2 * j] += part.real
+                    if pack.dtype.kind == "c":
+                        sums[rows, 2 * j + 1] += part.imag
+                if square_last:  # square the last column in place, sum again
+                    last = gathered.imag if gathered.dtype.kind == "c" else gathered
+                    np.square(last, out=last)
+                    part = np.add.reduceat(gathered, offsets)
+                    sums[rows, width] += part.imag if part.dtype.kind == "c" else part
 
     workers = min(_workers(), len(plan.counts))
     with ThreadPoolExecutor(workers) as pool:
@@ -295,20 +309,13 @@ def _mean_resamples(
     return out if values.ndim > 1 or square_last else out[:, 0]
 
 
-def _add_sums(
-    sums: np.ndarray,
-    j: int,
-    some: np.ndarray,
-    every: bool,
-    gathered: np.ndarray,
-    offsets: np.ndarray,
-) -> None:
+def _pack(columns: np.ndarray) -> np.ndarray:
+    """One column as it is, two as one complex column (real, imaginary)."""
     import numpy as np
 
-    if every:
-        sums[:, j] += np.add.reduceat(gathered, offsets)
-    else:
-        sums[some, j] += np.add.reduceat(gathered, offsets)
+    if columns.shape[1] == 1:
+        return np.ascontiguousarray(columns[:, 0])
+    return np.ascontiguousarray(columns).view(np.complex128)[:, 0]
 
 
 @dataclass(frozen=True)
@@ -359,18 +366,26 @@ def _chunk_draws(
     plan: _Plan, i: int, buffer: np.ndarray
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """(first row, rows, count per resample, row indices within the block) of each
-    block of chunk ``i``: the indices of resample r follow those of r - 1."""
+    block of chunk ``i``: the indices of resample r follow those of r - 1. The
+    chunk's raw bits are drawn in one call (one call per block cost a third of
+    the drawing), 16 bits an index for blocks of up to 2**16 rows, else 32."""
     import numpy as np
 
-    bits = np.random.SFC64(plan.seeds[i])
-    for first, size, count in zip(plan.firsts, plan.sizes, plan.counts[i].T):
-        total = int(count.sum())
+    totals = plan.counts[i].sum(axis=0)
+    words = [
+        np.dtype(np.uint16 if size <= 1 << 16 else np.uint32) for size in plan.sizes
+    ]
+    need = [-(-int(t) * w.itemsize // 8) for t, w in zip(totals, words)]
+    raw = np.random.SFC64(plan.seeds[i]).random_raw(sum(need))
+    ends = np.cumsum(need)
+    for first, size, count, total, word, end, used in zip(
+        plan.firsts, plan.sizes, plan.counts[i].T, totals, words, ends, need
+    ):
         if total == 0:
             continue
-        word = np.dtype(np.uint16 if size <= 1 << 16 else np.uint32)
-        raw = bits.random_raw(-(-total * word.itemsize // 8)).view(word)[:total]
+        bits = raw[end - used : end].view(word)[:total]
         picked = buffer[:total]
-        np.bitwise_and(raw, word.type(size - 1), out=picked, casting="unsafe")
+        np.bitwise_and(bits, word.type(size - 1), out=picked, casting="unsafe")
         yield first, size, count, picked
 
 
