@@ -155,3 +155,43 @@ def test_register_a_run_by_output_names(mlops, project):
     assert done.code == 0, done
     record = json.loads((project / "model.json").read_text())
     assert record["metrics"] == {"rmse": 1.5}
+
+
+def action_env(action: str, values: dict[str, str]) -> dict[str, str]:
+    """The environment ``actions/ACTION`` gives the CLI for these inputs."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    spec = yaml.safe_load((root / "actions" / action / "action.yml").read_text())
+    env = next(step["env"] for step in spec["runs"]["steps"] if "env" in step)
+    inputs = {
+        name: ref.removeprefix("${{ inputs.").removesuffix(" }}")
+        for name, ref in env.items()
+        if isinstance(ref, str) and ref.startswith("${{ inputs.")
+    }
+    return {name: values[key] for name, key in inputs.items() if key in values}
+
+
+def test_actions_pass_output_names_to_register_and_gate(mlops, project, monkeypatch):
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "gate"
+    scores = project / "scores"
+    scores.mkdir()
+    (scores / "metrics.json").write_text('{"rmse": 1.5}')
+    outputs = {"trained": str(fixtures / "model"), "scores": str(scores)}
+    write_run(project / ".mlops", "20260101-000000-aaaaaa", outputs)
+    (project / "gate.yml").write_text(RULES)
+    gate = action_env("gate", {"metrics-output": "scores"})
+    register = action_env(
+        "register", {"model-output": "trained", "metrics-output": "scores"}
+    )
+    assert sorted(gate) == ["MLOPS_GATE_METRICS_OUTPUT"]
+    assert len(register) == 2
+    for name, value in {**gate, **register}.items():
+        monkeypatch.setenv(name, value)
+    judged = mlops("gate", "--run", "latest")
+    assert judged.code == 0, judged
+    assert judged.out.startswith("**Gate: first**")
+    done = mlops("model", "register", "--name", "own", "--run", "latest")
+    assert done.code == 0, done
+    record = json.loads((project / "model.json").read_text())
+    assert record["metrics"] == {"rmse": 1.5}
