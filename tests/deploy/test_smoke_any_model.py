@@ -279,3 +279,14 @@ def test_deploy_name_without_recorded_answers_uses_the_serving_example(registere
     assert again.returncode == 0, again.stderr
     smoke = json.loads(again.stdout)["smoke"]
     assert (smoke["ok"], smoke["rows"], smoke["shape_only"]) == (True, 3, True)
+
+
+def test_deploy_model_uri_of_a_version_uses_its_serving_example(registered):
+    port = free_port()
+    result = registered(
+        "deploy", "local", "--model", "models:/iris/1", "--port", str(port)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "smoke test passed: 3 rows answered (shape only: no recorded answers)",
+    ]

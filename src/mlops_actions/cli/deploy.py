@@ -147,7 +147,7 @@ def _deploy_local(
     from mlops_actions.settings import state_dir
 
     registry = None
-    if model is None:
+    if model is None or model.startswith("models:/"):
         from mlops_actions.registry import open_registry
 
         registry = open_registry(obj.backend)

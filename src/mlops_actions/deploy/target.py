@@ -2,8 +2,9 @@
 
 The model is either a registered version (the champion of a name by default,
 pinned to its version number: nothing deploys "latest") or an MLflow model
-folder. The smoke request comes from ``--smoke``, else the version's stored
-evaluation (``smoke.json``); a model without recorded answers (a folder, or a
+folder. A ``models:/NAME/VERSION`` URI is that registered version. The smoke
+request comes from ``--smoke``, else the version's stored evaluation
+(``smoke.json``); a model without recorded answers (a folder, or a
 registered version whose evaluation has no ``smoke.json``) falls back to
 MLflow's ``serving_input_example.json`` in the model and checks the answer's
 shape only, and says so.
@@ -35,10 +36,21 @@ def deploy_model(
     the target stops or rolls back a deployment whose smoke test fails.
     ``tolerance``, when given, replaces the smoke test's absolute tolerance."""
     smoke = load_smoke(smoke_file) if smoke_file else None
-    if model is not None:
+    registered = _registered_version(model)
+    if model is not None and registered is None:
         if smoke is None and Path(model).is_dir():
             smoke = _example_smoke(Path(model))
         return target.deploy(ModelRef(model, None, name), _tolerant(smoke, tolerance))
+    if registered is not None:  # models:/NAME/VERSION: as --name, pinned
+        name, version = registered
+        if smoke is None and registry is not None:
+            smoke = _stored_smoke(registry, name, version)
+            if smoke is None:
+                smoke = _registered_example(registry, name, version)
+        return target.deploy(
+            ModelRef(f"models:/{name}/{version}", version, name),
+            _tolerant(smoke, tolerance),
+        )
     if name is None:
         raise UsageError("pass --model (a folder or models:/ URI) or --name")
     if registry is None:
@@ -55,6 +67,14 @@ def deploy_model(
         ModelRef(f"models:/{name}/{version}", version, name),
         _tolerant(smoke, tolerance),
     )
+
+
+def _registered_version(model: str | None) -> tuple[str, str] | None:
+    """(name, version) of a ``models:/NAME/VERSION`` URI, else None."""
+    if model is None or not model.startswith("models:/"):
+        return None
+    name, _, version = model[len("models:/") :].rpartition("/")
+    return (name, version) if name and version.isdigit() else None
 
 
 def _tolerant(smoke: dict | None, tolerance: float | None) -> dict | None:
