@@ -43,26 +43,19 @@ def deploy_model(
         return target.deploy(ModelRef(model, None, name), _tolerant(smoke, tolerance))
     if registered is not None:  # models:/NAME/VERSION: as --name, pinned
         name, version = registered
-        if smoke is None and registry is not None:
-            smoke = _stored_smoke(registry, name, version)
-            if smoke is None:
-                smoke = _registered_example(registry, name, version)
-        return target.deploy(
-            ModelRef(f"models:/{name}/{version}", version, name),
-            _tolerant(smoke, tolerance),
-        )
-    if name is None:
+    elif name is None:
         raise UsageError("pass --model (a folder or models:/ URI) or --name")
-    if registry is None:
+    elif registry is None:
         raise UsageError(f"--name {name}: no registry to find its champion in")
-    champion = registry.champion(name)
-    if champion is None:
-        raise UsageError(f"{name} has no champion: register and promote one first")
-    version = champion.version
-    if smoke is None:
+    else:
+        champion = registry.champion(name)
+        if champion is None:
+            raise UsageError(f"{name} has no champion: register and promote one first")
+        version = champion.version
+    if smoke is None and registry is not None:
         smoke = _stored_smoke(registry, name, version)
-    if smoke is None:
-        smoke = _registered_example(registry, name, version)
+        if smoke is None:
+            smoke = _registered_example(registry, name, version)
     return target.deploy(
         ModelRef(f"models:/{name}/{version}", version, name),
         _tolerant(smoke, tolerance),
