@@ -366,10 +366,11 @@ def test_bootstrap_interval_is_scikit_learn_on_the_drawn_rows(values, classes, m
     assert result.upper == pytest.approx(upper, rel=1e-9, abs=1e-12)
 
 
-def test_square_last_is_the_mean_of_the_last_columns_squares():
-    values = np.random.default_rng(2).normal(0.0, 800.0, (40_000, 2))
+@pytest.mark.parametrize("width", [1, 2, 3])  # last column real, complex, real
+def test_square_last_is_the_mean_of_the_last_columns_squares(width):
+    values = np.random.default_rng(2).normal(0.0, 800.0, (40_000, width))
     drawn = bootstrap._drawn_rows(len(values), 30, seed=4)
     means = bootstrap._mean_resamples(values, 30, seed=4, square_last=True)
-    assert means.shape == (30, 3)
-    expected = np.column_stack([values, values[:, 1] ** 2])[drawn].mean(axis=1)
+    assert means.shape == (30, width + 1)
+    expected = np.column_stack([values, values[:, -1] ** 2])[drawn].mean(axis=1)
     np.testing.assert_allclose(means, expected, rtol=1e-12, atol=1e-10)

@@ -276,7 +276,7 @@ def _mean_resamples(
     def work() -> None:
         most = max((int(c.sum(axis=0).max()) for c in plan.counts), default=0)
         picked_buffer = np.empty(most, dtype=np.intp)
-        real_buffer = np.empty(most)
+        real_buffer = np.empty(most if width % 2 else 0)  # the odd last column
         complex_buffer = np.empty(most if width > 1 else 0, dtype=np.complex128)
         while (i := next(counter)) < len(plan.counts):
             sums = out[plan.starts[i] : plan.starts[i] + len(plan.counts[i])]
