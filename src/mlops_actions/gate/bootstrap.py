@@ -298,8 +298,8 @@ def _mean_resamples(
                 if square_last:  # square the last column in place, sum again
                     last = gathered.imag if gathered.dtype.kind == "c" else gathered
                     np.square(last, out=last)
-                    part = np.add.reduceat(gathered, offsets)
-                    sums[rows, width] += part.imag if part.dtype.kind == "c" else part
+                    # the strided part alone: half the adds of the complex sum
+                    sums[rows, width] += np.add.reduceat(last, offsets)
 
     workers = min(_workers(), len(plan.counts))
     with ThreadPoolExecutor(workers) as pool:
