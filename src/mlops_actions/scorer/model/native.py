@@ -24,6 +24,8 @@ import numpy as np
 #: scikit-learn's warning for an array given to an estimator fit on a frame:
 #: the array's columns are the fitted names, in order, by construction here
 NAMES_WARNING = "X does not have valid feature names"
+#: and for a frame given to one fit on an array, as pyfunc's answer is checked
+FRAME_WARNING = "X has feature names"
 #: signature dtypes an estimator takes as one numeric block
 NUMERIC_KINDS = "fiu"
 
@@ -66,7 +68,7 @@ def sklearn_array_call(
     )
 
 
-def quiet_names_warning() -> None:
+def quiet_names_warning(message: str = NAMES_WARNING) -> None:
     """Ignore scikit-learn's unnamed-array warning from now on, process-wide.
 
     One filter, set once: a ``catch_warnings`` per call would cost more than
@@ -74,7 +76,7 @@ def quiet_names_warning() -> None:
     about. ``filterwarnings`` drops an equal filter before adding it again.
     """
     warnings.filterwarnings(
-        "ignore", message=NAMES_WARNING, category=UserWarning, module="sklearn"
+        "ignore", message=message, category=UserWarning, module="sklearn"
     )
 
 

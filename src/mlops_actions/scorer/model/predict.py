@@ -21,6 +21,8 @@ import orjson
 
 from mlops_actions.scorer.model.loading import ServedModel
 from mlops_actions.scorer.model.native import (
+    FRAME_WARNING,
+    NAMES_WARNING,
     ArrayCall,
     quiet_names_warning,
     sklearn_array_call,
@@ -41,6 +43,8 @@ DTYPES = {
     "boolean": np.bool_,
     "string": object,
 }
+#: the fewest rows an array call is compared with pyfunc's answer on
+VERIFY_ROWS = 16
 _FRAME = "the flavor's predict function on DataFrames (signature checked once)"
 _PYFUNC = "PyFuncModel.predict on DataFrames (MLflow checks the signature each call)"
 
@@ -132,7 +136,7 @@ class Predictor:
         )
         if array is not None:
             self._array = array
-            differs = self._differs(batch, frame)
+            differs = self._differs(batch)
             if differs is None:
                 if array.named:
                     quiet_names_warning()
@@ -147,19 +151,24 @@ class Predictor:
             log.info("predict: %s", why)
         return call
 
-    def _differs(self, batch: list[ParsedInput], frame: Any) -> str | None:
-        """Why the array call may not stand in for pyfunc's, else None."""
+    def _differs(self, batch: list[ParsedInput]) -> str | None:
+        """Why the array call may not stand in for pyfunc's, else None.
+
+        Checked on the batch repeated to at least VERIFY_ROWS rows, so that
+        libraries' many-row code paths (matrix products) are compared too.
+        """
         assert self._array is not None
+        rows = sum(item.rows for item in batch)
+        batch = batch * -(-VERIFY_ROWS // max(rows, 1))
+        frame = self._build(batch)
         with warnings.catch_warnings():
-            if self._array.named:
-                quiet_names_warning()
+            quiet_names_warning(NAMES_WARNING if self._array.named else FRAME_WARNING)
             try:
                 ours = encode(self._jsonable(self._by_array(batch)))
             except Exception as exc:  # noqa: BLE001 - the frame path it is
                 return f"an array raised {type(exc).__name__}: {exc}"
-        if ours != encode(self._jsonable(self.model.pyfunc.predict(frame))):
-            return "an array answered differently"
-        return None
+            theirs = encode(self._jsonable(self.model.pyfunc.predict(frame)))
+        return None if ours == theirs else "an array answered differently"
 
     def _by_array(self, batch: list[ParsedInput]) -> Any:
         assert self._array is not None
@@ -184,8 +193,15 @@ class Predictor:
         return [list(chain.from_iterable(c[n] for c in columns)) for n in names]
 
     def _block(self, batch: list[ParsedInput], dtype: Any) -> np.ndarray:
-        """The batch as one C-contiguous (rows, columns) array of ``dtype``."""
-        return np.ascontiguousarray(np.array(self._values(batch), dtype=dtype).T)
+        """The batch as one (rows, columns) array of ``dtype``, laid out as the
+        frame of :meth:`_build` holds it (column after column).
+
+        The layout is the frame's on purpose: scikit-learn computes on what
+        ``np.asarray(frame)`` gives, and a C-ordered copy changed a
+        LogisticRegression's probabilities in the last digit (another BLAS
+        summation order).
+        """
+        return np.array(self._values(batch), dtype=dtype).T
 
     def _build(self, batch: list[ParsedInput]) -> Any:
         """The batch's rows as one DataFrame, columns in signature order."""
