@@ -48,7 +48,9 @@ class MicroBatcher:
     inputs -> one outcome each), run one at a time on a worker thread.
 
     ``arriving`` is kept by the caller: requests being read right now. The
-    ``on_batch(requests, rows)`` hook sees every predict call.
+    ``on_batch(requests, rows)`` hook sees every predict call. A lone request
+    no bigger than one that predicted in under ``inline_seconds`` is
+    predicted on the event loop (0 turns that off).
     """
 
     def __init__(
@@ -58,8 +60,10 @@ class MicroBatcher:
         max_rows: int,
         max_wait: float,
         on_batch: Callable[[int, int], None] | None = None,
+        inline_seconds: float = INLINE_SECONDS,
     ) -> None:
         self.predict = predict
+        self.inline_seconds = inline_seconds
         self.max_rows = max_rows
         self.max_wait = max_wait
         self.on_batch = on_batch
@@ -124,17 +128,15 @@ class MicroBatcher:
                 batch = await self._wait_for_more(batch)
             inputs = [pending.item for pending in batch]
             rows = sum(item.rows for item in inputs)
-            began = time.perf_counter()
             try:
                 if self._alone(batch, rows):
-                    outcomes = self.predict(inputs)
+                    outcomes = self._timed(inputs, rows)
                 else:
                     outcomes = await loop.run_in_executor(
-                        self._executor, self.predict, inputs
+                        self._executor, self._timed, inputs, rows
                     )
             except BaseException as exc:  # noqa: BLE001 - each caller gets it
                 outcomes = [exc] * len(batch)
-            self._timed(rows, time.perf_counter() - began)
             for pending, outcome in zip(batch, outcomes):
                 if not pending.future.done():
                     pending.future.set_result(outcome)
@@ -143,22 +145,28 @@ class MicroBatcher:
 
     def _alone(self, batch: list[_Pending], rows: int) -> bool:
         """Whether ``batch`` is one request that nobody else is waiting behind,
-        no bigger than requests that were predicted in under INLINE_SECONDS:
+        no bigger than requests that were predicted in under ``inline_seconds``:
         it is predicted on the event loop, which has nothing else to do."""
         return (
             len(batch) == 1
+            and self.inline_seconds > 0
             and rows <= self._quick_rows
             and not self._queue
             and self.arriving == 0
             and self._absent(batch) == 0
         )
 
-    def _timed(self, rows: int, seconds: float) -> None:
-        """Learn how many rows predict in under INLINE_SECONDS."""
-        if seconds < INLINE_SECONDS:
-            self._quick_rows = max(self._quick_rows, rows)
-        else:
-            self._quick_rows = min(self._quick_rows, rows - 1)
+    def _timed(self, inputs: list[ParsedInput], rows: int) -> list[Outcome]:
+        """``predict(inputs)``, learning from its time how many rows predict
+        in under ``inline_seconds``."""
+        began = time.perf_counter()
+        try:
+            return self.predict(inputs)
+        finally:
+            if time.perf_counter() - began < self.inline_seconds:
+                self._quick_rows = max(self._quick_rows, rows)
+            else:
+                self._quick_rows = min(self._quick_rows, rows - 1)
 
     def _take(self, batch: list[_Pending] | None = None) -> list[_Pending]:
         """The oldest request, plus queued ones of the same columns that fit."""
