@@ -292,3 +292,29 @@ def test_coalesced_requests_are_answered_as_pyfunc_answers_their_rows(flavor):
         {"predictions": whole[5:]},
     ]
     assert [str(w.message) for w in caught if "feature names" in str(w.message)] == []
+
+
+async def test_an_optional_column_left_out_fails_as_pyfunc_fails(tmp_path, caplog):
+    """The fault: the array call, chosen for all columns, was also given the
+    requests that leave an optional one out, and failed with an error of its
+    own (``X has 2 features``) instead of the model's on a frame."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame, y = _data()
+    frame.loc[::7, "f3"] = np.nan  # f3 optional in the signature
+    model = HistGradientBoostingClassifier(max_iter=5).fit(frame, y)
+    path = _save_sklearn(tmp_path, model, frame)
+    served = load_model(str(path))
+    assert [c.required for c in served.columns or ()] == [True, True, True, False]
+    missing = [{"f0": 0.5, "f1": -1.0, "f2": 2.0, "f3": None}]
+    left_out = [{"f0": 0.5, "f1": -1.0, "f2": 2.0}]
+    caplog.set_level(logging.INFO, logger="mlops_actions.scorer")
+    async with serving(served) as client:
+        null = await post_json(client, {"dataframe_records": missing})
+        absent = await post_json(client, {"dataframe_records": left_out})
+        assert client.app.state.scorer.predictor.route == "array"
+    assert null.json() == _expected(path, served, missing)
+    assert absent.status_code == 500
+    failures = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert len(failures) == 1
+    assert "Feature names seen at fit time, yet now missing" in str(failures[0])

@@ -39,6 +39,9 @@ class ArrayCall:
     dtype: Any
     named: bool
     why: str
+    #: the columns, in order, that the array's must be (optional ones may be
+    #: left out of a request: those requests take the frame path)
+    columns: tuple[str, ...] = ()
 
 
 def sklearn_array_call(
@@ -63,9 +66,8 @@ def sklearn_array_call(
     else:
         return None
     what = f"{type(estimator).__name__}.{name}"
-    return ArrayCall(
-        predict, dtype, fitted is not None, f"{what} on {dtype} arrays ({why})"
-    )
+    why = f"{what} on {dtype} arrays ({why})"
+    return ArrayCall(predict, dtype, fitted is not None, why, tuple(names))
 
 
 def quiet_names_warning(message: str = NAMES_WARNING) -> None:

@@ -172,6 +172,8 @@ class Predictor:
 
     def _by_array(self, batch: list[ParsedInput]) -> Any:
         assert self._array is not None
+        if batch[0].key != self._array.columns:  # an optional column left out
+            return self._by_frame(batch)
         return self._array.predict(self._block(batch, self._array.dtype))
 
     def _by_frame(self, batch: list[ParsedInput]) -> Any:
