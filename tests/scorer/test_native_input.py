@@ -297,7 +297,7 @@ def test_coalesced_requests_are_answered_as_pyfunc_answers_their_rows(flavor):
 async def test_an_optional_column_left_out_fails_as_pyfunc_fails(tmp_path, caplog):
     """The fault: the array call, chosen for all columns, was also given the
     requests that leave an optional one out, and failed with an error of its
-    own (``X has 2 features``) instead of the model's on a frame."""
+    own (``X has 3 features``) instead of the model's on a frame."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     frame, y = _data()
