@@ -3,9 +3,10 @@
 A scikit-learn estimator turns the DataFrame MLflow hands it into a 2-D
 array, after checking the frame's column names and dtypes: for a
 GradientBoosting model on 20 columns, predicting one row from a frame took
-1.9-2.2 ms and from the array 0.42-0.45 ms. When the signature's columns are
-the estimator's ``feature_names_in_`` in order (or it was fit on an array of
-as many columns) and share one numeric dtype, the scorer hands it that array.
+1.9-2.2 ms and from the array 0.42-0.45 ms (a busy 2-core machine). When
+the signature's columns are the estimator's ``feature_names_in_`` in order
+(or it was fit on an array of as many columns) and share one numeric dtype,
+the scorer hands it that array.
 
 Other flavors (the reference PyTorch model, any PythonModel) take a
 DataFrame: that is their native input. The predictor verifies an array call
@@ -32,8 +33,9 @@ NUMERIC_KINDS = "fiu"
 
 @dataclass(frozen=True)
 class ArrayCall:
-    """``predict(block)``: the estimator's predict function on a C-contiguous
-    (rows, columns) array of ``dtype``; ``why`` says so in the start-up log."""
+    """``predict(block)``: the estimator's predict function on a (rows,
+    columns) array of ``dtype``, laid out as a DataFrame's block (see
+    ``Predictor._block``); ``why`` says so in the start-up log."""
 
     predict: Callable[[np.ndarray], Any]
     dtype: Any
