@@ -55,6 +55,8 @@ async def test_one_failing_request_does_not_fail_its_batch_mates():
     async with serving(fake_model(predict), wait=False) as client:
         gate.set()
         await _ready(client)
+        # the first predict must block the predict thread, not the event loop
+        client.app.state.scorer.batcher.inline_seconds = 0
         gate.clear()
         first = asyncio.ensure_future(post_json(client, {"inputs": {"x": [0.0]}}))
         await asyncio.sleep(0.05)  # the first predict is now blocked on the gate
@@ -162,3 +164,52 @@ async def test_a_lone_client_never_waits():
     elapsed = time.perf_counter() - began
     await batcher.close()
     assert elapsed < 0.25  # five requests, none held for the 0.5 s wait
+
+
+async def test_a_lone_keep_alive_client_is_predicted_request_by_request():
+    """With a 60 s max_wait, twenty requests in a row from one client are
+    answered one predict call each: none waited for a batch-mate."""
+    calls: list[int] = []
+
+    def predict(items):
+        calls.append(len(items))
+        return [b"ok"] * len(items)
+
+    batcher = MicroBatcher(predict, max_rows=10, max_wait=60)
+    batcher.start()
+    for _ in range(20):
+        # a hang guard, not a timing assertion: a wait would take 60 s
+        assert await asyncio.wait_for(batcher.submit(_item(1), "a"), 30) == b"ok"
+    await batcher.close()
+    assert calls == [1] * 20
+
+
+async def test_a_lone_quick_request_is_predicted_on_the_event_loop():
+    loop_thread = threading.current_thread()
+    threads: list[bool] = []
+
+    def predict(items):
+        threads.append(threading.current_thread() is loop_thread)
+        return [b"ok"] * len(items)
+
+    # any predict counts as quick here: the rule under test is the rows'
+    batcher = MicroBatcher(predict, max_rows=10, max_wait=0.002, inline_seconds=60)
+    batcher.start()
+    for rows in (2, 1, 2, 3):
+        await batcher.submit(_item(rows), "a")
+    await batcher.close()
+    # the first goes to the predict thread; then requests no bigger than a
+    # quick one stay on the loop; a bigger one goes to the thread again
+    assert threads == [False, True, True, False]
+
+
+async def test_a_slow_lone_request_keeps_the_event_loop_free(slow_model, monkeypatch):
+    monkeypatch.setenv("SCORER_TEST_PREDICT_SECONDS", "0.2")
+    async with serving(slow_model) as client:
+        for _ in range(2):  # the second comes after a slow predict: same again
+            answer = asyncio.ensure_future(post_json(client, {"inputs": {"x": [1.0]}}))
+            await asyncio.sleep(0.05)  # predicting now
+            live = await client.get("/health/live")
+            assert not answer.done()  # answered while the predict ran
+            assert live.status_code == 200
+            assert (await answer).json() == {"predictions": [2.0]}

@@ -46,6 +46,7 @@ class ScorerState:
         self.reason = ""
         self.answered = 0
         self.batcher: MicroBatcher | None = None
+        self.predictor: Predictor | None = None
         self.input_log: InputLogger | None = None
         self._preparing: asyncio.Task | None = None
 
@@ -70,9 +71,9 @@ class ScorerState:
             if self.model is None:
                 self.model = await asyncio.to_thread(self.loader)
             model = self.model
-            predictor = Predictor(model)
+            self.predictor = Predictor(model)
             self.batcher = MicroBatcher(
-                predictor.run,
+                self.predictor.run,
                 max_rows=self.config.max_batch_rows,
                 max_wait=self.config.max_wait_ms / 1000,
                 on_batch=self.metrics.batch,

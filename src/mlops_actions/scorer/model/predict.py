@@ -10,14 +10,23 @@ JSON) where MLflow writes a bare ``NaN``.
 from __future__ import annotations
 
 import logging
-from itertools import chain
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
 
 from mlops_actions.scorer.model.loading import ServedModel
+from mlops_actions.scorer.model.native import (
+    FRAME_WARNING,
+    NAMES_WARNING,
+    ArrayCall,
+    quiet_names_warning,
+    sklearn_array_call,
+)
 from mlops_actions.scorer.rejection import Rejected
 
 log = logging.getLogger("mlops_actions.scorer")
@@ -34,6 +43,10 @@ DTYPES = {
     "boolean": np.bool_,
     "string": object,
 }
+#: the fewest rows an array call is compared with pyfunc's answer on
+VERIFY_ROWS = 16
+_FRAME = "the flavor's predict function on DataFrames (signature checked once)"
+_PYFUNC = "PyFuncModel.predict on DataFrames (MLflow checks the signature each call)"
 
 
 @dataclass(frozen=True)
@@ -58,14 +71,19 @@ class Predictor:
     scalar) is from then on predicted one request at a time.
     """
 
-    def __init__(self, model: ServedModel) -> None:
+    def __init__(self, model: ServedModel, *, announce: bool = True) -> None:
         import pandas as pd
 
         self.model = model
         self.splittable = True
+        #: how checked input is predicted, decided on the first checked batch
+        self.route: str | None = None
         self._frame = pd.DataFrame
         self._series = pd.Series
-        self._direct: Any = None  # decided on the first checked frame
+        self._announce = announce
+        self._call: Callable[[list[ParsedInput]], Any] | None = None
+        self._direct: Any = None
+        self._array: ArrayCall | None = None
         self._dtypes = {c.name: DTYPES[c.type] for c in model.columns or ()}
 
     def run(self, batch: list[ParsedInput]) -> list[Outcome]:
@@ -88,33 +106,109 @@ class Predictor:
 
     def _predict(self, batch: list[ParsedInput]) -> Any:
         first = batch[0]
-        data = first.data if first.columns is None else self._build(batch)
+        pyfunc = self.model.pyfunc
         try:
+            if first.columns is None:
+                if first.params is not None:
+                    return pyfunc.predict(first.data, params=first.params)
+                return pyfunc.predict(first.data)
             if first.params is not None:
-                return self.model.pyfunc.predict(data, params=first.params)
-            if first.columns is not None:
-                if self._direct is None:
-                    self._direct = _direct_call(self.model.pyfunc, data) or False
-                if self._direct:
-                    return self._direct(data)
-            return self.model.pyfunc.predict(data)
+                return pyfunc.predict(self._build(batch), params=first.params)
+            if self._call is None:
+                self._call = self._choose(batch)
+            return self._call(batch)
         except Exception as exc:
             if _is_schema_error(exc):
                 raise Rejected(422, f"the input does not fit the model: {exc}")
             raise
 
+    def _choose(self, batch: list[ParsedInput]) -> Callable[[list[ParsedInput]], Any]:
+        """The cheapest call that answers as ``PyFuncModel.predict`` does:
+        the estimator on an array (checked here against pyfunc's answer on
+        ``batch``), the flavor's predict function on the frame, or pyfunc's."""
+        frame = self._build(batch)
+        self._direct = _direct_call(self.model.pyfunc, frame)
+        if not self._direct:
+            return self._chosen("pyfunc", self._by_pyfunc, _PYFUNC)
+        names = list(batch[0].columns or ())
+        array = sklearn_array_call(
+            self.model.pyfunc, names, [self._dtypes[n] for n in names]
+        )
+        if array is not None:
+            self._array = array
+            differs = self._differs(batch)
+            if differs is None:
+                if array.named:
+                    quiet_names_warning()
+                return self._chosen("array", self._by_array, array.why)
+            self._array = None
+            return self._chosen("frame", self._by_frame, f"{_FRAME}; {differs}")
+        return self._chosen("frame", self._by_frame, _FRAME)
+
+    def _chosen(self, route: str, call: Any, why: str) -> Any:
+        self.route = route
+        if self._announce:
+            log.info("predict: %s", why)
+        return call
+
+    def _differs(self, batch: list[ParsedInput]) -> str | None:
+        """Why the array call may not stand in for pyfunc's, else None.
+
+        Checked on the batch repeated to at least VERIFY_ROWS rows, so that
+        libraries' many-row code paths (matrix products) are compared too.
+        """
+        assert self._array is not None
+        rows = sum(item.rows for item in batch)
+        batch = batch * -(-VERIFY_ROWS // max(rows, 1))
+        frame = self._build(batch)
+        with warnings.catch_warnings():
+            quiet_names_warning(NAMES_WARNING if self._array.named else FRAME_WARNING)
+            try:
+                ours = encode(self._jsonable(self._by_array(batch)))
+            except Exception as exc:  # noqa: BLE001 - the frame path it is
+                return f"an array raised {type(exc).__name__}: {exc}"
+            theirs = encode(self._jsonable(self.model.pyfunc.predict(frame)))
+        return None if ours == theirs else "an array answered differently"
+
+    def _by_array(self, batch: list[ParsedInput]) -> Any:
+        assert self._array is not None
+        if batch[0].key != self._array.columns:  # an optional column left out
+            return self._by_frame(batch)
+        return self._array.predict(self._block(batch, self._array.dtype))
+
+    def _by_frame(self, batch: list[ParsedInput]) -> Any:
+        return self._direct(self._build(batch))
+
+    def _by_pyfunc(self, batch: list[ParsedInput]) -> Any:
+        return self.model.pyfunc.predict(self._build(batch))
+
+    def _values(self, batch: list[ParsedInput]) -> list[list[Any]]:
+        """The batch's values by column, in signature order, all rows."""
+        names = list(batch[0].columns or ())
+        if len(batch) == 1:
+            return list((batch[0].columns or {}).values())
+        columns = []
+        for item in batch:
+            if item.columns is None:  # coalesced requests all carry columns
+                raise ValueError("a batch mixes checked and MLflow-parsed input")
+            columns.append(item.columns)
+        return [list(chain.from_iterable(c[n] for c in columns)) for n in names]
+
+    def _block(self, batch: list[ParsedInput], dtype: Any) -> np.ndarray:
+        """The batch as one (rows, columns) array of ``dtype``, laid out as the
+        frame of :meth:`_build` holds it (column after column).
+
+        The layout is the frame's on purpose: scikit-learn computes on what
+        ``np.asarray(frame)`` gives, and a C-ordered copy changed a
+        LogisticRegression's probabilities in the last digit (another BLAS
+        summation order).
+        """
+        return np.array(self._values(batch), dtype=dtype).T
+
     def _build(self, batch: list[ParsedInput]) -> Any:
         """The batch's rows as one DataFrame, columns in signature order."""
         names = list(batch[0].columns or ())
-        if len(batch) == 1:
-            values = list((batch[0].columns or {}).values())
-        else:
-            columns = []
-            for item in batch:
-                if item.columns is None:  # coalesced requests all carry columns
-                    raise ValueError("a batch mixes checked and MLflow-parsed input")
-                columns.append(item.columns)
-            values = [list(chain.from_iterable(c[n] for c in columns)) for n in names]
+        values = self._values(batch)
         dtypes = {self._dtypes[n] for n in names}
         if len(dtypes) == 1 and object not in dtypes:
             # one 2-D block: built in one call, and handed to numpy models as is

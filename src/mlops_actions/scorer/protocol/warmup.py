@@ -24,7 +24,7 @@ def warm_up(model: ServedModel) -> None:
         return
     try:
         item = parse_request(body, "application/json", model)
-        outcome = Predictor(model).run([item])[0]
+        outcome = Predictor(model, announce=False).run([item])[0]
     except Rejected as exc:
         outcome = exc
     if isinstance(outcome, Rejected):
