@@ -1,0 +1,35 @@
+"""LitServe peer: a LitAPI around the benchmark's estimator, on 127.0.0.1.
+
+LitServe's single-machine setup on CPU: one API server process, one inference
+worker (predict runs in that worker, fed through LitServe's queues), no
+batching (a request is one predict call, as the others without batching).
+
+    python litserve_server.py PORT   (BENCH_ESTIMATOR: the pickled estimator)
+"""
+
+import os
+import pickle
+import sys
+
+import litserve as ls
+import numpy as np
+
+
+class EstimatorAPI(ls.LitAPI):
+    def setup(self, device):
+        with open(os.environ["BENCH_ESTIMATOR"], "rb") as file:
+            self.estimator = pickle.load(file)
+
+    def decode_request(self, request):
+        return np.asarray(request["inputs"], dtype=np.float64)
+
+    def predict(self, x):
+        return self.estimator.predict(x)
+
+    def encode_response(self, output):
+        return {"predictions": output.tolist()}
+
+
+if __name__ == "__main__":
+    server = ls.LitServer(EstimatorAPI(), accelerator="cpu", workers_per_device=1)
+    server.run(host="127.0.0.1", port=int(sys.argv[1]), generate_client_file=False)
