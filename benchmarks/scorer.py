@@ -23,7 +23,7 @@ Contenders, each with its recommended single-machine settings, all binding
   process by a tiny Model subclass (peers/kserve_server.py; it sets the host,
   which kserve fixes at 0.0.0.0 otherwise).
 - litserve: LitServe 0.2 LitAPI (peers/litserve_server.py), one inference
-  worker process, no batching, {"inputs": rows}.
+  worker process fed over ZeroMQ (fast_queue), no batching, {"inputs": rows}.
 - bentoml: BentoML 1.4 service (peers/bentoml_service.py), one worker, adaptive
   batching (64 rows, 10 ms), {"inputs": rows}.
 
@@ -80,6 +80,7 @@ def run(raw_data):
         return {"predictions": out.to_dict(orient="records")}
     return {"predictions": np.asarray(out).tolist()}
 """
+AZML_VERSION = "1.5.1"
 AZML_HOST = (
     "import sys, azureml_inference_server_http.amlserver as s; "
     "s.DEFAULT_HOST = '127.0.0.1'; sys.argv[0] = 'azmlinfsrv'; s.run()"
@@ -274,7 +275,7 @@ def azml_python(venv: Path) -> Path | str:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             subprocess.run(
                 [str(python), "-m", "pip", "install", "-q",
-                 "azureml-inference-server-http"],
+                 f"azureml-inference-server-http=={AZML_VERSION}"],
                 check=True, timeout=300,
             )  # fmt: skip
         except (subprocess.SubprocessError, OSError):
@@ -385,8 +386,8 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def exposed_listeners(pid: int) -> list[str]:
-    """host:port (hex, as /proc has it) of the tree's non-loopback listeners."""
+def listeners(pid: int) -> list[str]:
+    """Local addresses (hex IP:port, as /proc has them) the tree listens on."""
     inodes = set()
     for member in process_tree(pid):
         for fd in Path(f"/proc/{member}/fd").glob("*"):
@@ -394,14 +395,13 @@ def exposed_listeners(pid: int) -> list[str]:
                 inodes.add(re.fullmatch(r"socket:\[(\d+)\]", os.readlink(fd))[1])
             except (OSError, TypeError):
                 continue
-    exposed = []
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            listening = fields[3] == "0A"
-            if listening and fields[9] in inodes and not loopback(fields[1]):
-                exposed.append(fields[1])
-    return exposed
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.append(fields[1])
+    return found
 
 
 def parse_wrk(out: str) -> dict[str, Any]:
@@ -452,7 +452,7 @@ def measure(spec: Server, data: list, expected: dict, args, work, env) -> dict |
     )  # fmt: skip
     try:
         wait_ready(process, f"http://127.0.0.1:{spec.port}{spec.ready}")
-        exposed = exposed_listeners(process.pid)
+        exposed = [x for x in listeners(process.pid) if not loopback(x)]
         if exposed:
             return f"listens beyond 127.0.0.1 ({', '.join(exposed)}): not measured"
         url = f"http://127.0.0.1:{spec.port}{spec.path}"
@@ -595,7 +595,7 @@ def python_for(name: str, args, estimator: Path | None) -> Path | str:
     if name in ("ours", "mlflow"):
         return Path(sys.executable)
     if name == "azmlinfsrv":
-        return azml_python(args.venvs / "azmlinfsrv")
+        return azml_python(args.venvs / f"azmlinfsrv-{AZML_VERSION}")
     if estimator is None:
         return "unavailable: the model has no sklearn flavor to serve"
     made = peer_venv(name, args.venvs)

@@ -1,8 +1,9 @@
 """LitServe peer: a LitAPI around the benchmark's estimator, on 127.0.0.1.
 
-LitServe's single-machine setup on CPU: one API server process, one inference
-worker (predict runs in that worker, fed through LitServe's queues), no
-batching (a request is one predict call, as the others without batching).
+LitServe's single-machine setup on CPU: one inference worker process (predict
+runs there; its docs suggest one per core, and wrk holds one of the two), one
+API server feeding it over ZeroMQ (fast_queue, which its docs advise above 100
+requests/s), no batching (a request is one predict call).
 
     python litserve_server.py PORT   (BENCH_ESTIMATOR: the pickled estimator)
 """
@@ -31,5 +32,7 @@ class EstimatorAPI(ls.LitAPI):
 
 
 if __name__ == "__main__":
-    server = ls.LitServer(EstimatorAPI(), accelerator="cpu", workers_per_device=1)
+    server = ls.LitServer(
+        EstimatorAPI(), accelerator="cpu", workers_per_device=1, fast_queue=True
+    )
     server.run(host="127.0.0.1", port=int(sys.argv[1]), generate_client_file=False)
