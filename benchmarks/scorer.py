@@ -540,7 +540,7 @@ def verdicts(results: dict, connections: list[int], field: tuple) -> list[str]:
                 why = "ours: " + mine if isinstance(mine, str) else "no peer measured"
                 speed.append(f"{rows}-row {why}")
                 tail.append(f"{rows}-row {why}")
-                speed_met = tail_met = speed_met and not isinstance(mine, str)
+                speed_met = tail_met = False  # nothing to claim against
                 continue
             best = max(peers, key=lambda p: peers[p]["rps"])
             ratio = mine["rps"] / peers[best]["rps"]
