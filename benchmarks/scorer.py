@@ -309,7 +309,7 @@ def mlserver_folder(work: Path, estimator: Path, port: int) -> Path:
     settings.update(metrics_port=free_port(), parallel_workers=0)
     (folder / "settings.json").write_text(json.dumps(settings))
     model = {"name": "estimator", "implementation": "mlserver_sklearn.SKLearnModel"}
-    model["parameters"] = {"uri": str(estimator)}
+    model["parameters"] = {"uri": str(estimator)}  # type: ignore[assignment]
     (folder / "model-settings.json").write_text(json.dumps(model))
     return folder
 
@@ -392,9 +392,11 @@ def listeners(pid: int) -> list[str]:
     for member in process_tree(pid):
         for fd in Path(f"/proc/{member}/fd").glob("*"):
             try:
-                inodes.add(re.fullmatch(r"socket:\[(\d+)\]", os.readlink(fd))[1])
-            except (OSError, TypeError):
+                socket_of = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(fd))
+            except OSError:  # closed since listed
                 continue
+            if socket_of:
+                inodes.add(socket_of[1])
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -409,16 +411,26 @@ def parse_wrk(out: str) -> dict[str, Any]:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: (.*)", out)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
-        "p50": _ms(re.search(r"\s50%\s+(\S+)", out)[1]),
-        "p99": _ms(re.search(r"\s99%\s+(\S+)", out)[1]),
+        "rps": float(_found(r"Requests/sec:\s+([\d.]+)", out)),
+        "p50": _ms(_found(r"\s50%\s+(\S+)", out)),
+        "p99": _ms(_found(r"\s99%\s+(\S+)", out)),
         "errors": int(errors[1]) if errors else 0,
         "socket": sockets[1].strip() if sockets else "",
     }
 
 
+def _found(pattern: str, out: str) -> str:
+    match = re.search(pattern, out)
+    if match is None:
+        raise ValueError(f"wrk printed no {pattern!r}: {out[-200:]}")
+    return match[1]
+
+
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"not a wrk latency: {text!r}")
+    value, unit = match.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -443,9 +455,10 @@ def ask(url: str, raw: bytes) -> Any:
         return json.loads(response.read())
 
 
-def measure(spec: Server, data: list, expected: dict, args, work, env) -> dict | str:
+def measure(spec: Server, data: tuple, expected: dict, args, work, env) -> dict | str:
     """{(connections, rows): wrk figures or "wrong answer ..."}, or why none."""
-    columns, results = data[0], {}
+    columns = data[0]
+    results: dict[tuple[int, int], dict | str] = {}
     process = subprocess.Popen(
         spec.argv, env=env, cwd=spec.cwd,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
