@@ -455,14 +455,33 @@ def ask(url: str, raw: bytes) -> Any:
         return json.loads(response.read())
 
 
-def measure(spec: Server, data: tuple, expected: dict, args, work, env) -> dict | str:
+def stop(process: subprocess.Popen) -> None:
+    """End the server and every process it started (its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    # A parent that has exited can leave workers behind (LitServe's did).
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def measure(name: str, spec: Server, data: tuple, expected: dict, args, work, env):
     """{(connections, rows): wrk figures or "wrong answer ..."}, or why none."""
     columns = data[0]
     results: dict[tuple[int, int], dict | str] = {}
-    process = subprocess.Popen(
-        spec.argv, env=env, cwd=spec.cwd,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    log = work / f"{name}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            spec.argv, env=env, cwd=spec.cwd, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     try:
         wait_ready(process, f"http://127.0.0.1:{spec.port}{spec.ready}")
         exposed = [x for x in listeners(process.pid) if not loopback(x)]
@@ -485,14 +504,10 @@ def measure(spec: Server, data: tuple, expected: dict, args, work, env) -> dict 
                 )
         return results
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        return f"unavailable: {exc}"
+        said = log.read_text(errors="replace").strip().splitlines()[-1:]
+        return f"unavailable: {exc}" + (f" ({said[0][:120]})" if said else "")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def report(results: dict, connections: list[int]) -> list[str]:
@@ -665,7 +680,9 @@ def main() -> None:
                 continue
             spec = server(name, python, model, work)
             own = env if name in ("ours", "mlflow") else peer_env
-            results[name] = measure(spec, (columns, matrix), expected, args, work, own)
+            results[name] = measure(
+                name, spec, (columns, matrix), expected, args, work, own
+            )
         for line in report(results, args.connections):
             print(line)
         field = tuple(p for p in PEERS)

@@ -7,7 +7,9 @@ import importlib.util
 import json
 import os
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,49 @@ def test_table_marks_wrong_answers_errors_and_unavailable_peers(bench):
         "mlflow          8   10       150     1,500    50.00   100.00   30.00x"
         "  5 non-2xx"
     )
+
+
+def test_a_peer_venv_made_before_is_reused_while_its_pins_hold(bench, tmp_path):
+    wanted = bench.peer_requirements("litserve")
+    venv = tmp_path / f"litserve-{wanted[0].split('==')[1]}"
+    venv.mkdir()
+    (venv / "mlops-bench-requirements.txt").write_text("\n".join(wanted) + "\n")
+    assert bench.peer_venv("litserve", tmp_path) == venv / "bin" / "python"
+
+
+def test_a_peer_venv_that_cannot_be_made_says_why(bench, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    why = bench.peer_venv("kserve", blocked)
+    assert isinstance(why, str) and why.startswith("its venv could not be made: ")
+
+
+def test_litserve_workers_left_behind_are_ended_with_their_server(bench, tmp_path):
+    # LitServe's inference workers outlived a SIGTERM to its main process and
+    # kept running through the next contenders' timings.
+    worker = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "time.sleep(120)"
+    )
+    parent = (
+        "import subprocess, sys, time; "
+        f"child = subprocess.Popen([sys.executable, '-c', {worker!r}]); "
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(child.pid)); "
+        "time.sleep(120)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", parent], start_new_session=True)
+    pid_file = tmp_path / "pid"
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    bench.stop(server)
+    assert server.returncode is not None
+    for _ in range(100):  # the child's reaper (init) may take a moment
+        state = Path(f"/proc/{child}/stat")
+        if not state.exists() or state.read_text().split(") ")[1][0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"worker {child} still runs after its server was stopped")
