@@ -7,7 +7,7 @@ The floor is the estimator's own predict on a float array, in-process (median
 of many calls): what one predict call per request costs without any server.
 
     python benchmarks/scorer.py                      # whole field, ~9 minutes
-    python benchmarks/scorer.py --peers ours,mlflow --duration 2 --connections 8
+    python benchmarks/scorer.py --peers mlserver,kserve --duration 2 --connections 8
 
 Contenders, each with its recommended single-machine settings, all binding
 127.0.0.1 (checked: a server with a listening socket elsewhere is stopped):
@@ -537,10 +537,12 @@ def report(results: dict, connections: list[int]) -> list[str]:
                     else f"{'-':>8}"
                 )
                 errors = f"{r['errors']} non-2xx" if r["errors"] else "0"
+                if r["socket"]:
+                    errors += f", socket errors ({r['socket']})"
                 lines.append(
                     f"{lead} {r['rps']:>9,.0f} {r['rps'] * rows:>9,.0f} "
                     f"{r['p50']:>8.2f} {r['p99']:>8.2f} {ratio}  "
-                    f"{errors} {r['socket']}".rstrip()
+                    f"{errors}"
                 )
     return lines
 
@@ -598,7 +600,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--peers",
         default=",".join(("ours", *PEERS)),
-        help="comma list of contenders (ours is always first when listed)",
+        help="comma list of contenders besides ours, which always runs",
     )
     parser.add_argument(
         "--connections", default="1,8,64", help="comma list of wrk -c values"
@@ -610,7 +612,8 @@ def arguments() -> argparse.Namespace:
         help="where the peers' venvs are made and reused",
     )
     args = parser.parse_args()
-    args.peers = [p for p in args.peers.split(",") if p]
+    # Every figure is read against ours, so ours always runs, first.
+    args.peers = ["ours", *(p for p in args.peers.split(",") if p not in ("", "ours"))]
     unknown = set(args.peers) - {"ours", *PEERS}
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")

@@ -224,6 +224,7 @@ def test_table_marks_wrong_answers_errors_and_unavailable_peers(bench):
         }
     )
     results["mlflow"][8, 10]["errors"] = 5
+    results["mlflow"][8, 10]["socket"] = "connect 0, read 0, write 0, timeout 1"
     lines = bench.report(results, [8])
     assert lines[1] == "kserve      unavailable: exited with 1"
     assert lines[2] == (
@@ -235,7 +236,7 @@ def test_table_marks_wrong_answers_errors_and_unavailable_peers(bench):
     )
     assert lines[7] == (
         "mlflow          8   10       150     1,500    50.00   100.00   30.00x"
-        "  5 non-2xx"
+        "  5 non-2xx, socket errors (connect 0, read 0, write 0, timeout 1)"
     )
 
 
