@@ -3,13 +3,16 @@ table and the verdicts written, listeners told apart (no server, no peer venv)."
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,48 @@ def test_litserve_workers_left_behind_are_ended_with_their_server(bench, tmp_pat
         time.sleep(0.05)
     else:
         pytest.fail(f"worker {child} still runs after its server was stopped")
+
+
+class Answering(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with the predictions the test server was given."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        raw = json.dumps({"predictions": self.server.answer}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def answering():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_answering_wrong_is_marked_and_not_timed(bench, answering):
+    spec = bench.Server([], 0, "/", "/", bench.rows_body, bench.predictions)
+    url = f"http://127.0.0.1:{answering.server_address[1]}/"
+    data = (["a"], [[float(i)] for i in range(10)])
+    answering.answer = [0]
+    bodies = bench.checked_bodies(spec, url, data, {1: [0], 10: [0] * 10})
+    assert bodies == {1: b'{"inputs": [[0.0]]}', 10: "wrong answer: [0]"}
+    answering.answer = [1]
+    bodies = bench.checked_bodies(spec, url, data, {1: [0], 10: [0] * 10})
+    assert bodies == {1: "wrong answer: [1]", 10: "wrong answer: [1]"}
+
+
+def test_a_server_that_exits_is_unavailable_with_its_last_words(bench, tmp_path):
+    argv = [sys.executable, "-c", "print('no model here'); raise SystemExit(3)"]
+    spec = bench.Server(argv, 9, "/", "/", bench.rows_body, bench.predictions)
+    args = types.SimpleNamespace(connections=[1], duration=1.0)
+    got = bench.measure("peer", spec, ([], []), {}, args, tmp_path, dict(os.environ))
+    assert got == "unavailable: exited with 3 (no model here)"
