@@ -43,6 +43,14 @@ DEV_TOOLS = frozenset(
     "ipython ipykernel jupyter notebook jupyterlab".split()
 )
 _DEV_PREFIXES = ("pytest-", "flake8-", "types-", "pylint-", "mypy-")
+#: what mlflow-skinny needs for tracking, not for serving: git facts of a
+#: run, Databricks and Google sign-in. Loading and serving a pyfunc model
+#: imports none of them (the image build checks it), so the image leaves them
+#: out (30 MB), unless something else it installs depends on one.
+TRACKING_ONLY = frozenset(
+    "databricks-sdk google-auth cryptography cffi pycparser pyasn1 "
+    "pyasn1-modules gitpython gitdb smmap".split()
+)
 #: packages whose local builds (+cpu, +cu128, +rocm6.4) PyTorch's index serves
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 _PYTORCH = frozenset({"torch", "torchvision", "torchaudio", "triton"})
@@ -116,7 +124,7 @@ def lock(
     tests); it raises ``PackageNotFoundError`` for one not installed.
     """
     _need_packaging()
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import Requirement
 
     env = _environment()
     found = Lock()
@@ -128,8 +136,21 @@ def lock(
             roots.append(req)
     for req in roots:
         _walk(req, "scorer", found, demands, env, distribution, strict=True)
-    if model_requirements is None or not model_requirements.is_file():
-        return found
+    if model_requirements is not None and model_requirements.is_file():
+        _add_model_requirements(model_requirements, found, demands, env, distribution)
+    _leave_out_tracking(found, demands)
+    return found
+
+
+def _add_model_requirements(
+    model_requirements: Path,
+    found: Lock,
+    demands: dict[str, list[tuple[str, Any]]],
+    env: dict[str, str],
+    distribution: Lookup,
+) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     for number, text in _lines(model_requirements):
         where = f"{model_requirements.parent.name}/requirements.txt line {number}"
         try:
@@ -153,7 +174,32 @@ def lock(
             continue
         req = _without_local_tag(req, where, found)
         _add_model_requirement(req, where, found, demands, env, distribution)
-    return found
+
+
+def _leave_out_tracking(found: Lock, demands: dict[str, list[tuple[str, Any]]]) -> None:
+    """Drop the TRACKING_ONLY pins that only mlflow-skinny or each other
+    need (the image installs the pins with ``--no-deps``)."""
+    out = {
+        name
+        for name in TRACKING_ONLY
+        if name in found.pins and found.pins[name].via == "scorer"
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(out):
+            # a demand's parent is "Name version", or "scorer"/"model" for a root
+            parents = {canonical(who.split(" ")[0]) for who, _ in demands[name]}
+            if not parents <= out | {"mlflow-skinny"}:
+                out.discard(name)
+                changed = True
+    if out:
+        found.notes.append(
+            "left out, as serving a model never imports them (mlflow-skinny "
+            f"needs them for tracking): {', '.join(sorted(out))}"
+        )
+    for name in out:
+        del found.pins[name]
 
 
 def is_dev_tool(name: str) -> bool:
