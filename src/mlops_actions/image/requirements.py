@@ -48,9 +48,13 @@ _DEV_PREFIXES = ("pytest-", "flake8-", "types-", "pylint-", "mypy-")
 #: imports none of them (the image build checks it), so the image leaves them
 #: out (30 MB), unless something else it installs depends on one.
 TRACKING_ONLY = frozenset(
-    "databricks-sdk google-auth cryptography cffi pycparser pyasn1 "
-    "pyasn1-modules gitpython gitdb smmap".split()
+    "google-auth cryptography cffi pycparser pyasn1 pyasn1-modules gitpython "
+    "gitdb smmap".split()
 )
+#: installed for its ``databricks`` namespace alone: ``import mlflow`` asks
+#: ``find_spec("databricks.agents")``, which fails without it; databricks.sdk
+#: itself is never imported, so what only it needs is left out too
+NAMESPACE_ONLY = frozenset({"databricks-sdk"})
 #: packages whose local builds (+cpu, +cu128, +rocm6.4) PyTorch's index serves
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 _PYTORCH = frozenset({"torch", "torchvision", "torchaudio", "triton"})
@@ -177,8 +181,8 @@ def _add_model_requirements(
 
 
 def _leave_out_tracking(found: Lock, demands: dict[str, list[tuple[str, Any]]]) -> None:
-    """Drop the TRACKING_ONLY pins that only mlflow-skinny or each other
-    need (the image installs the pins with ``--no-deps``)."""
+    """Drop the TRACKING_ONLY pins that only mlflow-skinny, NAMESPACE_ONLY
+    or each other need (the image installs the pins with ``--no-deps``)."""
     out = {
         name
         for name in TRACKING_ONLY
@@ -190,7 +194,7 @@ def _leave_out_tracking(found: Lock, demands: dict[str, list[tuple[str, Any]]]) 
         for name in sorted(out):
             # a demand's parent is "Name version", or "scorer"/"model" for a root
             parents = {canonical(who.split(" ")[0]) for who, _ in demands[name]}
-            if not parents <= out | {"mlflow-skinny"}:
+            if not parents <= out | NAMESPACE_ONLY | {"mlflow-skinny"}:
                 out.discard(name)
                 changed = True
     if out:
