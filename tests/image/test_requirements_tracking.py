@@ -1,5 +1,7 @@
-"""requirements.txt leaves out what mlflow-skinny needs for tracking only
-(git, Google sign-in, cryptography), unless something else needs it."""
+"""requirements.txt leaves out what a served image never imports:
+mlflow-skinny's tracking needs (git, Google sign-in, cryptography) and
+uvicorn[standard]'s reloading and WebSockets, unless something else needs
+one."""
 
 from __future__ import annotations
 
@@ -30,9 +32,27 @@ INSTALLED = {
         Dist("requests", "2.34.2"),
         Dist("pandas", "3.1.1"),
         Dist("paramiko", "4.0.0", ["cryptography>=3.3"]),
+        Dist(
+            "uvicorn",
+            "0.55.0",
+            [
+                "h11>=0.8",
+                'watchfiles>=0.13; extra == "standard"',
+                'websockets>=10.4; extra == "standard"',
+                'python-dotenv>=0.13; extra == "standard"',
+            ],
+        ),
+        Dist("h11", "0.16.0"),
+        Dist("watchfiles", "1.3.0", ["anyio>=3"]),
+        Dist("anyio", "4.16.0"),
+        Dist("websockets", "17.4"),
+        Dist("python-dotenv", "1.2.4"),
     ]
 }
-TOOLKIT = ['mlflow-skinny>=3.5; extra == "serve"']
+TOOLKIT = [
+    'mlflow-skinny>=3.5; extra == "serve"',
+    'uvicorn[standard]>=0.29; extra == "serve"',
+]
 
 
 def installed(name: str) -> Dist:
@@ -44,17 +64,22 @@ def installed(name: str) -> Dist:
 
 def test_tracking_only_packages_are_left_out_with_a_note(tmp_path):
     found = lock(TOOLKIT, None, distribution=installed)
+    # anyio, which watchfiles needs, is not on the list: it stays
     assert found.lines() == [
+        "anyio==4.16.0",
         "cloudpickle==3.1.3",
         "databricks-sdk==0.167.0",
+        "h11==0.16.0",
         "mlflow-skinny==3.17.2",
         "pandas==3.1.1",
         "requests==2.34.2",
+        "uvicorn==0.55.0",
     ]
     assert found.notes == [
-        "left out, as serving a model never imports them (mlflow-skinny needs "
-        "them for tracking): cffi, cryptography, gitdb, gitpython, google-auth, "
-        "pyasn1, pyasn1-modules, pycparser, smmap"
+        "left out, as a served image never imports them (tracking, reloading, "
+        "WebSockets): cffi, cryptography, gitdb, gitpython, google-auth, "
+        "pyasn1, pyasn1-modules, pycparser, python-dotenv, smmap, watchfiles, "
+        "websockets"
     ]
 
 

@@ -43,18 +43,20 @@ DEV_TOOLS = frozenset(
     "ipython ipykernel jupyter notebook jupyterlab".split()
 )
 _DEV_PREFIXES = ("pytest-", "flake8-", "types-", "pylint-", "mypy-")
-#: what mlflow-skinny needs for tracking, not for serving: git facts of a
-#: run, Databricks and Google sign-in. Loading and serving a pyfunc model
-#: imports none of them (the image build checks it), so the image leaves them
-#: out (30 MB), unless something else it installs depends on one.
-TRACKING_ONLY = frozenset(
+#: what a served image never imports: mlflow-skinny's needs for tracking
+#: (git facts of a run, Databricks' Google sign-in) and uvicorn[standard]'s
+#: for what a server in an image never does (--reload, WebSockets,
+#: --env-file). The image build checks that the scorer and the model load
+#: without them. Left out (30 MB) unless something else needs one.
+NOT_SERVED = frozenset(
     "google-auth cryptography cffi pycparser pyasn1 pyasn1-modules gitpython "
-    "gitdb smmap".split()
+    "gitdb smmap watchfiles websockets python-dotenv".split()
 )
-#: installed for its ``databricks`` namespace alone: ``import mlflow`` asks
-#: ``find_spec("databricks.agents")``, which fails without it; databricks.sdk
-#: itself is never imported, so what only it needs is left out too
-NAMESPACE_ONLY = frozenset({"databricks-sdk"})
+#: the packages that bring NOT_SERVED ones in. databricks-sdk itself stays
+#: for its ``databricks`` namespace: ``import mlflow`` asks
+#: ``find_spec("databricks.agents")``, which fails without it, but never
+#: imports databricks.sdk, so what only it needs can go
+BRINGERS = frozenset({"mlflow-skinny", "databricks-sdk", "uvicorn"})
 #: packages whose local builds (+cpu, +cu128, +rocm6.4) PyTorch's index serves
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 _PYTORCH = frozenset({"torch", "torchvision", "torchaudio", "triton"})
@@ -142,7 +144,7 @@ def lock(
         _walk(req, "scorer", found, demands, env, distribution, strict=True)
     if model_requirements is not None and model_requirements.is_file():
         _add_model_requirements(model_requirements, found, demands, env, distribution)
-    _leave_out_tracking(found, demands)
+    _leave_out_unserved(found, demands)
     return found
 
 
@@ -180,12 +182,12 @@ def _add_model_requirements(
         _add_model_requirement(req, where, found, demands, env, distribution)
 
 
-def _leave_out_tracking(found: Lock, demands: dict[str, list[tuple[str, Any]]]) -> None:
-    """Drop the TRACKING_ONLY pins that only mlflow-skinny, NAMESPACE_ONLY
-    or each other need (the image installs the pins with ``--no-deps``)."""
+def _leave_out_unserved(found: Lock, demands: dict[str, list[tuple[str, Any]]]) -> None:
+    """Drop the NOT_SERVED pins that only BRINGERS or each other need (the
+    image installs the pins with ``--no-deps``)."""
     out = {
         name
-        for name in TRACKING_ONLY
+        for name in NOT_SERVED
         if name in found.pins and found.pins[name].via == "scorer"
     }
     changed = True
@@ -194,13 +196,13 @@ def _leave_out_tracking(found: Lock, demands: dict[str, list[tuple[str, Any]]]) 
         for name in sorted(out):
             # a demand's parent is "Name version", or "scorer"/"model" for a root
             parents = {canonical(who.split(" ")[0]) for who, _ in demands[name]}
-            if not parents <= out | NAMESPACE_ONLY | {"mlflow-skinny"}:
+            if not parents <= out | BRINGERS:
                 out.discard(name)
                 changed = True
     if out:
         found.notes.append(
-            "left out, as serving a model never imports them (mlflow-skinny "
-            f"needs them for tracking): {', '.join(sorted(out))}"
+            "left out, as a served image never imports them (tracking, "
+            f"reloading, WebSockets): {', '.join(sorted(out))}"
         )
     for name in out:
         del found.pins[name]

@@ -18,7 +18,9 @@ scorer module and predicts the model's input example with bytecode writing
 on, so the image holds ``.pyc`` files for what a server start imports and
 nothing else: a start as fast as with every ``.pyc`` (the scorer runs as a
 user who cannot write them, so without them each start compiles again), at a
-fraction of their size.
+fraction of their size. Measured in the fixture model's image: importing
+the scorer and loading the model took 2.3 s with these 30 MB of bytecode,
+5.2 s without any.
 """
 
 from __future__ import annotations
