@@ -22,7 +22,7 @@ BUNDLE = {
 DIGEST = "sha256:" + "d" * 64
 IMAGE_ID = "sha256:" + "1" * 64
 FAKE_BUILDAH = f"""
-out=; iid=
+out=; iid=; last="${{@: -1}}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --iidfile) iid="$2"; shift;;
@@ -34,6 +34,9 @@ done
 [ -n "$out" ] && printf '{DIGEST}' > "$out"
 if [ -n "$iid" ]; then
   echo "STEP 1/1: done"
+elif [ -z "$out" ] && [ "$last" = localhost/base:1 ]; then
+  # buildah inspect of the base: its one layer
+  echo '{{"Manifest": "{{\\"layers\\": [{{\\"size\\": 1000}}]}}"}}'
 elif [ -z "$out" ]; then
   # buildah inspect: a local manifest with two layers
   echo '{{"Manifest": "{{\\"layers\\": [{{\\"size\\": 1000}}, {{\\"size\\": 234}}]}}"}}'
@@ -124,7 +127,7 @@ def test_buildah_build_and_push(mlops, bare_path, context, tmp_path, monkeypatch
         "--base-image", "localhost/base:1", "--pull", "never", "--out", str(out),
     )  # fmt: skip
     assert result.code == 0, result.err
-    build, inspect, push = calls(bare_path, "buildah")
+    build, inspect, inspect_base, push = calls(bare_path, "buildah")
     assert build == [
         "build", "--format=docker", "--isolation=chroot", "--pull=never",
         "--file", str(context / "Dockerfile"), "--tag", tag,
@@ -132,6 +135,7 @@ def test_buildah_build_and_push(mlops, bare_path, context, tmp_path, monkeypatch
         "--build-arg=BASE_IMAGE=localhost/base:1", str(context),
     ]  # fmt: skip
     assert inspect == ["inspect", "--type=image", tag]
+    assert inspect_base == ["inspect", "--type=image", "localhost/base:1"]
     assert push[:2] == ["push", "--digestfile"]
     # plain HTTP only for a registry on this machine
     assert push[3:] == ["--tls-verify=false", tag, f"docker://{tag}"]
@@ -150,9 +154,14 @@ def test_buildah_build_and_push(mlops, bare_path, context, tmp_path, monkeypatch
         "base_image": "localhost/base:1",
         "model": BUNDLE["model"],
         "pushed": True,
+        "base_size": 1000,
     }
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"built {tag} with buildah in ")
+    assert re.fullmatch(
+        rf"built {re.escape(tag)} with buildah in [\d.]+ s "
+        r"\(0 MB \(0 MB base \+ 0 MB\)\)",
+        lines[0],
+    )
     assert lines[1] == f"pushed 127.0.0.1:5000/scorers/penguins@{DIGEST}"
 
 
@@ -166,7 +175,7 @@ def test_remote_registry_keeps_tls_and_missing_pull_means_if_absent(
         "--out", str(tmp_path / "image.json"),
     )  # fmt: skip
     assert result.code == 0, result.err
-    build, _, push = calls(bare_path, "buildah")
+    build, _, _, push = calls(bare_path, "buildah")
     assert "--pull=false" in build  # buildah's "pull only when missing"
     assert not any(arg.startswith("--build-arg") for arg in build)
     assert "--tls-verify=false" not in push
@@ -186,7 +195,12 @@ def test_without_push_there_is_no_digest_reference(mlops, bare_path, context, tm
         str(tmp_path / "i.json"),
     )
     assert result.code == 0, result.err
-    assert [c[0] for c in calls(bare_path, "buildah")] == ["build", "inspect"]
+    # the image's size, then its base's
+    assert [c[0] for c in calls(bare_path, "buildah")] == [
+        "build",
+        "inspect",
+        "inspect",
+    ]
     record = json.loads((tmp_path / "i.json").read_text())
     assert (record["reference"], record["digest"], record["pushed"]) == (
         None,
@@ -246,12 +260,13 @@ def test_docker_when_the_engine_answers(mlops, bare_path, context, tmp_path):
         "--out", str(tmp_path / "image.json"),
     )  # fmt: skip
     assert result.code == 0, result.err
-    info, buildx, build, size, push, digests = calls(bare_path, "docker")
+    info, buildx, build, size, base_size, push, digests = calls(bare_path, "docker")
     assert info == ["info", "--format", "{{.ServerVersion}}"]
     assert buildx == ["buildx", "version"]
     assert build[:4] == ["buildx", "build", "--load", "--progress=plain"]
     assert "--pull" in build and build[-1] == str(context)
     assert size == ["image", "inspect", "--format={{.Size}}", tag]
+    assert base_size == ["image", "inspect", "--format={{.Size}}", BUNDLE["base_image"]]
     assert push == ["push", tag]
     assert digests == ["image", "inspect", "--format={{json .RepoDigests}}", tag]
     record = json.loads((tmp_path / "image.json").read_text())
@@ -278,7 +293,8 @@ def test_github_outputs_and_summary(mlops, bare_path, context, tmp_path, monkeyp
     for name, value in (("image-ref", ref), ("image-digest", DIGEST), ("size", "1234")):
         assert re.search(rf"^{name}<<(\S+)\n{re.escape(value)}\n\1$", text, re.M), name
     assert re.fullmatch(
-        rf"Scorer image `{re.escape(ref)}`: 0 MB, built in [\d.]+ s with buildah and "
+        rf"Scorer image `{re.escape(ref)}`: 0 MB \(0 MB base \+ 0 MB\), built in "
+        r"[\d.]+ s with buildah and "
         r"pushed\n",
         summary.read_text(),
     )

@@ -44,6 +44,7 @@ def test_bundle_writes_the_build_context(bundled, toolkit_wheel):
         "bundle.json",
         "model",
         "requirements.txt",
+        "slim.py",
         "wheels",
     ]
     assert [p.name for p in (out / "wheels").iterdir()] == [toolkit_wheel.name]

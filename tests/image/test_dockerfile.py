@@ -79,7 +79,8 @@ def test_healthcheck_asks_ready_with_python():
 def test_installs_only_from_the_bundle_when_offline():
     joined = render(SPEC).replace("\\\n", " ")
     assert re.search(
-        r"pip install --no-cache-dir --no-index --find-links /tmp/bundle/wheels\s+"
+        r"pip install --no-cache-dir --no-compile --no-deps --no-index "
+        r"--find-links /tmp/bundle/wheels\s+"
         r"--requirement /tmp/bundle/requirements.txt\s+"
         r"/tmp/bundle/wheels/mlops_actions-0\.1\.0-py3-none-any\.whl",
         joined,

@@ -90,6 +90,30 @@ def get(url: str, deadline: float) -> tuple[int, bytes]:
     pytest.fail(f"{url} did not answer 200 in time (last: {last})")
 
 
+#: what the image's venv holds of what slim.py strips
+PROBE = """
+import importlib.util, json, pathlib, sysconfig
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+print(json.dumps({
+    "pip": importlib.util.find_spec("pip") is not None,
+    "setuptools": importlib.util.find_spec("setuptools") is not None,
+    "test folders": sorted(str(p) for p in site.rglob("tests") if p.is_dir()),
+    "headers": sorted(str(p) for p in site.rglob("*.h")),
+    "mlflow bytecode": any((site / "mlflow" / "__pycache__").glob("*.pyc")),
+}))
+"""
+
+
+def stripped(tag: str) -> dict:
+    """What the image's venv still holds of what the build strips."""
+    found = sh(
+        ["podman", "run", "--rm", *RUN_FLAGS, "--entrypoint", "/opt/scorer/bin/python"]
+        + [tag, "-c", PROBE],
+        timeout=120,
+    )
+    return json.loads(found.splitlines()[-1])
+
+
 @pytest.fixture(scope="session")
 def base_image(tmp_path_factory) -> str:
     """Debian 12 with python3 and venv, as an image: built once, then reused."""
@@ -203,6 +227,14 @@ def test_bundle_build_run_push(mlops, bundle_argv, base_image, registry, tmp_pat
             ).strip()
             == "10001:10001"
         )
+        assert stripped(tag) == {
+            "pip": False,
+            "setuptools": False,
+            "test folders": [],
+            "headers": [],
+            "mlflow bytecode": True,
+        }
+        assert 0 < record["base_size"] < record["size"]
         labels = json.loads(
             sh(["podman", "image", "inspect", "--format", "{{json .Labels}}", tag], 30)
         )

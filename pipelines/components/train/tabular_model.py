@@ -7,20 +7,45 @@ one output and mean squared error on the standardised target (regression).
 This one file travels inside the saved MLflow model (``code_paths``), so the
 scorer applies exactly the transform that training used. Benchmarks import
 ``fit`` from it by path; nothing here imports the rest of the project.
+
+Serving needs no torch: the saved model carries its weights as numpy arrays
+too (``weights.npz``) and the pyfunc runs the network in numpy, so the scorer
+image leaves out torch's 750 MB. torch is imported on first use, by training.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
+
+
+class _OnFirstUse:
+    """A module imported when first touched, then bound in this module's
+    globals in its place: unpickling the pyfunc at serve time imports this
+    file, and must not import torch (seconds, and absent from the image)."""
+
+    def __init__(self, name: str, alias: str) -> None:
+        self._name, self._alias = name, alias
+
+    def __getattr__(self, attr: str) -> Any:
+        module = importlib.import_module(self._name)
+        globals()[self._alias] = module
+        return getattr(module, attr)
+
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:
+    torch = _OnFirstUse("torch", "torch")
+    nn = _OnFirstUse("torch.nn", "nn")
 
 try:
     from mlflow.pyfunc import PythonModel
@@ -272,6 +297,79 @@ def save_weights(module: nn.Module, hidden_sizes: list[int], path: str) -> None:
     torch.save(payload, path)
 
 
+def export_weights(module: nn.Module, path: str) -> None:
+    """The network's linear layers as numpy float32 arrays (``weight_<i>``,
+    ``bias_<i>``, input to output), which the pyfunc serves from without
+    torch; ReLU sits between every two of them, as in ``build_mlp``."""
+    arrays = {}
+    for i, layer in enumerate(_linear_layers(module)):
+        arrays[f"weight_{i}"] = layer.weight.detach().cpu().numpy().astype(np.float32)
+        arrays[f"bias_{i}"] = layer.bias.detach().cpu().numpy().astype(np.float32)
+    np.savez(path, **arrays)
+
+
+def numpy_layers(module: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight transposed, bias) per linear layer of ``module``, in float32."""
+    return [
+        _layer(layer.weight.detach().cpu().numpy(), layer.bias.detach().cpu().numpy())
+        for layer in _linear_layers(module)
+    ]
+
+
+def load_numpy_layers(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The layers ``export_weights`` wrote."""
+    with np.load(path, allow_pickle=False) as saved:
+        count = sum(1 for key in saved.files if key.startswith("weight_"))
+        return [_layer(saved[f"weight_{i}"], saved[f"bias_{i}"]) for i in range(count)]
+
+
+def load_torch_layers(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The layers of a ``weights.pt`` (models saved before ``weights.npz``
+    existed: they need torch to load, not to predict)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    module = build_mlp(
+        payload["n_inputs"], payload["hidden_sizes"], payload.get("n_outputs", 1)
+    )
+    module.load_state_dict(payload["state_dict"])
+    return numpy_layers(module)
+
+
+def _linear_layers(module: nn.Module) -> list[Any]:
+    return [layer for layer in module if isinstance(layer, nn.Linear)]
+
+
+def _layer(weight: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Transposed once here, so each prediction is one contiguous matmul.
+    return (
+        np.ascontiguousarray(weight.T, dtype=np.float32),
+        np.asarray(bias, dtype=np.float32),
+    )
+
+
+def run_network(
+    layers: list[tuple[np.ndarray, np.ndarray]], features: np.ndarray, task: str
+) -> np.ndarray:
+    """``build_mlp``'s forward pass and the task's head in numpy float32:
+    the sigmoid's probability (binary), the softmax's (multiclass, one column
+    per class) or the raw output (regression). Overflow gives inf or NaN, as
+    in torch, for the caller to refuse."""
+    out = features.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for weight, bias in layers[:-1]:
+            out = np.maximum(out @ weight + bias, np.float32(0))
+        weight, bias = layers[-1]
+        out = out @ weight + bias
+        if task == "multiclass":
+            out = np.exp(out - out.max(axis=-1, keepdims=True))
+            return out / out.sum(axis=-1, keepdims=True)
+        out = out[:, 0]
+        if task == "binary":
+            # exp of a negative number only: no overflow for large logits
+            small = np.exp(-np.abs(out))
+            return np.where(out >= 0, 1 / (1 + small), small / (1 + small))
+        return out
+
+
 def _refuse_rows(
     bad: np.ndarray, frame: pd.DataFrame, features: np.ndarray, spec: dict
 ) -> None:
@@ -321,14 +419,10 @@ class TabularClassifier(PythonModel):
     def load_context(self, context: Any) -> None:
         with open(context.artifacts["preprocessor"]) as handle:
             self.spec = json.load(handle)
-        payload = torch.load(
-            context.artifacts["weights"], map_location="cpu", weights_only=True
-        )
-        self.module = build_mlp(
-            payload["n_inputs"], payload["hidden_sizes"], payload.get("n_outputs", 1)
-        )
-        self.module.load_state_dict(payload["state_dict"])
-        self.module.eval()
+        if "weights_numpy" in context.artifacts:
+            self.layers = load_numpy_layers(context.artifacts["weights_numpy"])
+        else:
+            self.layers = load_torch_layers(context.artifacts["weights"])
 
     def predict(
         self,
@@ -344,14 +438,7 @@ class TabularClassifier(PythonModel):
         features = transform(frame, self.spec)
         _refuse_rows(~np.isfinite(features).all(axis=1), frame, features, self.spec)
         task = task_of(self.spec)
-        with torch.no_grad():
-            out = _outputs(self.module, torch.from_numpy(features), task)
-            if task == "multiclass":
-                probability = torch.softmax(out, dim=-1).numpy().astype(np.float64)
-            elif task == "binary":
-                probability = torch.sigmoid(out).numpy()
-            else:
-                probability = out.numpy().astype(np.float64)
+        probability = run_network(self.layers, features, task).astype(np.float64)
         # Finite inputs far enough out still overflow inside the network.
         bad = np.isnan(probability)
         _refuse_rows(

@@ -29,9 +29,9 @@ import tabular_model
 
 ROW_ID = "row_id"
 # The model needs these at load time; mlflow may be installed as mlflow-skinny
-# (the Azure ML environments do, as azureml-mlflow caps it).
+# (the Azure ML environments do, as azureml-mlflow caps it). Not torch: the
+# pyfunc serves from weights.npz in numpy, and the scorer image stays small.
 PINNED = (
-    ("torch",),
     ("pandas",),
     ("numpy",),
     ("mlflow", "mlflow-skinny"),
@@ -132,6 +132,7 @@ def save_model(
         staging = Path(tmp)
         (staging / "preprocessor.json").write_text(json.dumps(spec, indent=2))
         tabular_model.save_weights(module, hidden_sizes, str(staging / "weights.pt"))
+        tabular_model.export_weights(module, str(staging / "weights.npz"))
         python_model = tabular_model.TabularClassifier()
 
         # Every feature may be null or absent at serving time (the transform
@@ -159,6 +160,7 @@ def save_model(
             artifacts={
                 "preprocessor": str(staging / "preprocessor.json"),
                 "weights": str(staging / "weights.pt"),
+                "weights_numpy": str(staging / "weights.npz"),
             },
             code_paths=[tabular_model.__file__],
             signature=signature,
@@ -180,7 +182,7 @@ def save_model(
 
 def predict_sample(module: torch.nn.Module, spec: dict, rows: pd.DataFrame) -> Any:
     model = tabular_model.TabularClassifier()
-    model.spec, model.module = spec, module.eval()
+    model.spec, model.layers = spec, tabular_model.numpy_layers(module)
     return model.predict(None, rows)
 
 

@@ -96,7 +96,8 @@ def build(
     """Build the image of the bundle in CONTEXT (from `mlops image bundle`).
 
     Writes image.json: the reference by digest (REPOSITORY@sha256:..., once
-    pushed), the tag, the size in bytes, the build seconds and the builder.
+    pushed), the tag, the size in bytes (and the base's, to tell what the build
+    added), the build seconds and the builder.
     Inside GitHub Actions: outputs image-ref, image-digest and size, and a
     job summary line. Exit 4 when neither a Docker engine nor buildah is
     installed, 3 when the build or the push fails (the log's tail is shown).
@@ -129,6 +130,11 @@ def _show(result: ImageResult, record: dict[str, Any], as_json: bool) -> None:
 
     ref = result.reference or result.tag
     size = f"{result.size / 1e6:.0f} MB" if result.size else "size unknown"
+    if result.added_size is not None and result.base_size:
+        size += (
+            f" ({result.base_size / 1e6:.0f} MB base + "
+            f"{result.added_size / 1e6:.0f} MB)"
+        )
     gha.set_outputs(
         {
             "image-ref": ref,

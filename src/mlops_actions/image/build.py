@@ -60,6 +60,8 @@ def build_image(
     )
     build_seconds = time.monotonic() - started
     size = chosen.size(str(ref))
+    base = base_image or (bundle or {}).get("base_image")
+    base_size = chosen.size(base) if base and size is not None else None
     digest = push_seconds = None
     if push:
         started = time.monotonic()
@@ -74,6 +76,7 @@ def build_image(
         build_seconds=round(build_seconds, 2),
         push_seconds=push_seconds,
         builder=chosen.name,
-        base_image=base_image or (bundle or {}).get("base_image"),
+        base_image=base,
         model=(bundle or {}).get("model"),
+        base_size=base_size,
     )

@@ -23,6 +23,7 @@ from mlops_actions.digest import file_digest, tree_digest
 from mlops_actions.errors import UsageError
 from mlops_actions.image import dockerfile
 from mlops_actions.image import requirements as locking
+from mlops_actions.image import slim
 from mlops_actions.image import wheels as wheelhouse
 from mlops_actions.records.base import RecordUnreadable, read_record, write_record
 from mlops_actions.records.image import BundleRecord
@@ -152,6 +153,7 @@ def _write_context(
         source=source,
     )
     (stage / "Dockerfile").write_text(dockerfile.render(spec), encoding="utf-8")
+    shutil.copyfile(slim.__file__, stage / dockerfile.SLIM)
     record = BundleRecord.model_validate(
         {
             "model": model,

@@ -25,6 +25,8 @@ PORT = 8080
 USER_ID = 10001
 MODEL_PATH = "/opt/model"
 VENV = "/opt/scorer"
+#: the bundle's copy of mlops_actions/image/slim.py
+SLIM = "slim.py"
 #: our own label namespace, beside the org.opencontainers.image.* ones
 LABEL_PREFIX = "io.mlops-actions"
 
@@ -109,11 +111,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
     PATH={VENV}/bin:$PATH
 
 # The bundle is mounted, not copied: its wheels never land in a layer.
+# slim.py strips, in this same layer, what no server needs (tests, headers,
+# pip...), then loads the scorer and the model, compiling only the bytecode
+# a start imports (pip installs none: --no-compile). requirements.txt is the
+# whole closure, less what serving never imports: --no-deps.
 RUN --mount=type=bind,source=.,target=/tmp/bundle \\
 {python_check}python3 -m venv {VENV} \\
- && {VENV}/bin/pip install --no-cache-dir {index} \\
+ && {VENV}/bin/pip install --no-cache-dir --no-compile --no-deps {index} \\
       --requirement /tmp/bundle/requirements.txt \\
       /tmp/bundle/{spec.toolkit_wheel} \\
+ && {VENV}/bin/python /tmp/bundle/{SLIM} {VENV} \\
+      --requirements /tmp/bundle/requirements.txt --model /tmp/bundle/model \\
  && groupadd --gid {USER_ID} scorer \\
  && useradd --no-log-init --uid {USER_ID} --gid {USER_ID} \\
       --home-dir /home/scorer --create-home --shell /usr/sbin/nologin scorer

@@ -101,6 +101,15 @@ class ImageResult:
     builder: str
     base_image: str | None
     model: dict[str, Any] | None
+    #: bytes of the base image's layers, when the builder holds it locally
+    base_size: int | None = None
+
+    @property
+    def added_size(self) -> int | None:
+        """Bytes the build put on top of the base: the scorer and the model."""
+        if self.size is None or self.base_size is None:
+            return None
+        return self.size - self.base_size
 
     def to_json(self) -> dict[str, Any]:
         # Imported here: this module is loaded for `mlops --help`, pydantic is not.

@@ -43,6 +43,20 @@ DEV_TOOLS = frozenset(
     "ipython ipykernel jupyter notebook jupyterlab".split()
 )
 _DEV_PREFIXES = ("pytest-", "flake8-", "types-", "pylint-", "mypy-")
+#: what a served image never imports: mlflow-skinny's needs for tracking
+#: (git facts of a run, Databricks' Google sign-in) and uvicorn[standard]'s
+#: for what a server in an image never does (--reload, WebSockets,
+#: --env-file). The image build checks that the scorer and the model load
+#: without them. Left out (30 MB) unless something else needs one.
+NOT_SERVED = frozenset(
+    "google-auth cryptography cffi pycparser pyasn1 pyasn1-modules gitpython "
+    "gitdb smmap watchfiles websockets python-dotenv".split()
+)
+#: the packages that bring NOT_SERVED ones in. databricks-sdk itself stays
+#: for its ``databricks`` namespace: ``import mlflow`` asks
+#: ``find_spec("databricks.agents")``, which fails without it, but never
+#: imports databricks.sdk, so what only it needs can go
+BRINGERS = frozenset({"mlflow-skinny", "databricks-sdk", "uvicorn"})
 #: packages whose local builds (+cpu, +cu128, +rocm6.4) PyTorch's index serves
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 _PYTORCH = frozenset({"torch", "torchvision", "torchaudio", "triton"})
@@ -116,7 +130,7 @@ def lock(
     tests); it raises ``PackageNotFoundError`` for one not installed.
     """
     _need_packaging()
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import Requirement
 
     env = _environment()
     found = Lock()
@@ -128,8 +142,21 @@ def lock(
             roots.append(req)
     for req in roots:
         _walk(req, "scorer", found, demands, env, distribution, strict=True)
-    if model_requirements is None or not model_requirements.is_file():
-        return found
+    if model_requirements is not None and model_requirements.is_file():
+        _add_model_requirements(model_requirements, found, demands, env, distribution)
+    _leave_out_unserved(found, demands)
+    return found
+
+
+def _add_model_requirements(
+    model_requirements: Path,
+    found: Lock,
+    demands: dict[str, list[tuple[str, Any]]],
+    env: dict[str, str],
+    distribution: Lookup,
+) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     for number, text in _lines(model_requirements):
         where = f"{model_requirements.parent.name}/requirements.txt line {number}"
         try:
@@ -153,7 +180,32 @@ def lock(
             continue
         req = _without_local_tag(req, where, found)
         _add_model_requirement(req, where, found, demands, env, distribution)
-    return found
+
+
+def _leave_out_unserved(found: Lock, demands: dict[str, list[tuple[str, Any]]]) -> None:
+    """Drop the NOT_SERVED pins that only BRINGERS or each other need (the
+    image installs the pins with ``--no-deps``)."""
+    out = {
+        name
+        for name in NOT_SERVED
+        if name in found.pins and found.pins[name].via == "scorer"
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(out):
+            # a demand's parent is "Name version", or "scorer"/"model" for a root
+            parents = {canonical(who.split(" ")[0]) for who, _ in demands[name]}
+            if not parents <= out | BRINGERS:
+                out.discard(name)
+                changed = True
+    if out:
+        found.notes.append(
+            "left out, as a served image never imports them (tracking, "
+            f"reloading, WebSockets): {', '.join(sorted(out))}"
+        )
+    for name in out:
+        del found.pins[name]
 
 
 def is_dev_tool(name: str) -> bool:

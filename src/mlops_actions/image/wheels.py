@@ -58,8 +58,10 @@ def wheel_version(wheel: Path) -> str:
 
 
 def download(requirements: Path, dest: Path) -> list[Path]:
-    """Every wheel ``requirements`` needs, dependencies included, into ``dest``
-    (a source-only package is built into a wheel here); the new files."""
+    """The wheel of every pin in ``requirements`` into ``dest`` (a source-only
+    package is built into a wheel here); the new files. No dependencies
+    beyond the pins: requirements.txt is the whole closure, less what a
+    served image never imports, and the image installs it ``--no-deps``."""
     before = set(dest.glob("*.whl"))
     argv = [
         *_pip(),
@@ -67,6 +69,7 @@ def download(requirements: Path, dest: Path) -> list[Path]:
         "--quiet",
         "--progress-bar=off",
         "--disable-pip-version-check",
+        "--no-deps",
         "--wheel-dir",
         str(dest),
         "--requirement",

@@ -75,3 +75,9 @@ class ImageRecord(Record):
         description="The model as bundle.json names it (see bundle.schema.json)."
     )
     pushed: bool
+    base_size: int | None = Field(
+        default=None,
+        description="Bytes of the base image's layers, uncompressed (null when "
+        "the builder does not hold it); size less base_size is what the "
+        "scorer and the model add.",
+    )
