@@ -154,3 +154,39 @@ def test_split_parquet_keeps_the_whole_table_schema(
         "double",
     ]
     assert pq.ParquetFile(prepared / "test.parquet").metadata.num_rows == len(expected)
+
+
+def test_class_indices_stratify_as_the_labels_would(steps: tuple) -> None:
+    # Fault: stratifying on the labels made an array of one Python string per
+    # row (hundreds of MB at 4M rows); class indices must split the same way.
+    preprocess, _ = steps
+    rng = np.random.default_rng(5)
+    labels = pd.Series(
+        rng.choice(["Zebra", "apple", "Äpfel", "éclair", "b", "10", "9"], 5000),
+        dtype="str",
+    )
+
+    _, inverse = np.unique(labels.to_numpy(dtype=object), return_inverse=True)
+    assert preprocess.class_indices(labels).tolist() == inverse.tolist()
+
+
+def test_reading_windows_does_not_keep_the_files_column_chunks(
+    steps: tuple, tmp_path: Path
+) -> None:
+    # Fault: a pre-buffered ParquetFile kept every column chunk it had read, so
+    # by the last window it held about the whole file (400 MB at 4M rows).
+    import pyarrow as pa
+
+    _, windows = steps
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame(rng.random((400_000, 4)), columns=list("abcd"))
+    (tmp_path / "data.parquet").unlink(missing_ok=True)
+    table.to_parquet(tmp_path / "data.parquet", index=False, row_group_size=100_000)
+    size = (tmp_path / "data.parquet").stat().st_size
+    snapshot = windows.Snapshot(tmp_path)
+    before = pa.total_allocated_bytes()
+
+    rows = sum(len(window) for _, window in snapshot.windows(list("abcd")))
+
+    assert rows == 400_000
+    assert pa.total_allocated_bytes() - before < size / 4
