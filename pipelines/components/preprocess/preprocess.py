@@ -10,6 +10,9 @@ The task is ``binary``, ``multiclass`` or ``regression``; ``auto`` (the
 default) takes a classification target's class count: 2 is binary, more is
 multiclass. Regression is asked for by name, since a numeric column can be
 either.
+
+The table is never held whole: see ``windows.py`` (one column, or one window
+of rows, at a time).
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+
+from windows import NUMERIC, ColumnPlan, Snapshot, clean_column, plan_column
+from windows import is_numeric, write_splits
 
 ROW_ID = "row_id"
 # One-hot width is bounded: rarer levels than the most frequent ones are
@@ -38,73 +45,69 @@ def parse_columns(text: str | None) -> list[str]:
     return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
-def present_columns(frame: pd.DataFrame, target: str, drop: list[str]) -> list[str]:
-    """The columns of ``drop`` the table has; a notice line for each it lacks.
+def columns_to_read(columns: list[str], target: str, drop: list[str]) -> list[str]:
+    """The snapshot's columns but ``drop``; a notice line for each it lacks.
 
     The pipeline's default (``year``) fits the penguins sample only: another
     table without that column is no reason to stop.
     """
+    if target not in columns:
+        raise InputError(
+            f"target column '{target}' is not in the snapshot: pass --target with "
+            f"one of {', '.join(columns)}"
+        )
     if target in drop:
         raise InputError(
             f"drop_columns names the target '{target}': pass a comma list of "
-            f"{', '.join(c for c in frame.columns if c != target)}"
+            f"{', '.join(c for c in columns if c != target)}"
         )
     for name in drop:
-        if name not in frame.columns:
+        if name not in columns:
             print(f"notice: drop_columns names '{name}', which the table lacks")
-    return [name for name in drop if name in frame.columns]
-
-
-def clean(
-    frame: pd.DataFrame, target: str, drop: list[str], task: str = "binary"
-) -> pd.DataFrame:
-    if target not in frame.columns:
-        raise InputError(
-            f"target column '{target}' is not in the snapshot: pass --target with "
-            f"one of {', '.join(frame.columns)}"
-        )
-    drop = present_columns(frame, target, drop)
-    if ROW_ID in frame.columns:
+    if ROW_ID in columns:
         raise InputError(
             f"the snapshot already has a '{ROW_ID}' column: drop or rename it "
             f"(--drop_columns {ROW_ID})"
         )
-    frame = frame.drop(columns=drop)
+    return [name for name in columns if name not in drop]
+
+
+def target_cleaner(task: str) -> Callable[[pd.Series], pd.Series]:
+    """The conversion of a (cleaned) target column the task asks for."""
+
+    def convert(column: pd.Series) -> pd.Series:
+        if task == "regression":
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            return pd.Series(values, index=column.index, name=column.name)
+        return column.astype(str)
+
+    return convert
+
+
+def read_target(
+    snapshot: Snapshot, target: str, task: str
+) -> tuple[ColumnPlan, np.ndarray, pd.Series]:
+    """The target's plan, the positions of the rows with a value, their labels."""
+    column = snapshot.column(target)
+    plan = plan_column(column)
+    column = clean_column(column, plan)
+    if task == "regression" and not is_numeric(column):
+        raise InputError(
+            f"target '{target}' is not numeric, so it cannot be regressed: "
+            "pass --task auto (classification) or a numeric --target"
+        )
     # row_id is the position in the snapshot, so predictions from two runs on
     # the same snapshot pair up row by row (the gate's paired bootstrap).
-    frame.insert(0, ROW_ID, np.arange(len(frame), dtype=np.int64))
-    for name in frame.columns:
-        if pd.api.types.is_string_dtype(frame[name]):
-            stripped = frame[name].str.strip()
-            # After stripping, an empty cell carries no value: treat it as null.
-            frame[name] = stripped.mask(stripped == "")
-    frame = frame[frame[target].notna()].copy()
-    if task == "regression":
-        if not is_numeric(frame[target]):
-            raise InputError(
-                f"target '{target}' is not numeric, so it cannot be regressed: "
-                "pass --task auto (classification) or a numeric --target"
-            )
-        frame[target] = frame[target].to_numpy(dtype=np.float64)
-    else:
-        frame[target] = frame[target].astype(str)
-    # Numeric features are stored as float64: one missing value at serving time
-    # must not change a column's type (the model signature declares doubles).
-    for name in frame.columns:
-        if name not in (ROW_ID, target) and is_numeric(frame[name]):
-            frame[name] = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-    return frame.reset_index(drop=True)
+    kept = np.flatnonzero(column.notna().to_numpy())
+    labels = target_cleaner(task)(column.iloc[kept].reset_index(drop=True))
+    return plan, kept, labels
 
 
-def is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-
-
-def resolve_task(task: str, frame: pd.DataFrame, target: str) -> str:
+def resolve_task(task: str, labels: pd.Series, target: str) -> str:
     """The task ``task`` names, ``auto`` resolved from the class count."""
     if task == "regression":
         return task
-    classes = sorted(frame[target].unique())
+    classes = sorted(labels.unique())
     shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
     if len(classes) < 2:
         raise InputError(
@@ -122,14 +125,26 @@ def resolve_task(task: str, frame: pd.DataFrame, target: str) -> str:
     return found
 
 
+def class_indices(labels: pd.Series) -> np.ndarray:
+    """Each label's index among the sorted classes.
+
+    The splitter sorts the classes too, so these stratify exactly as the
+    labels would, without an array of millions of Python strings.
+    """
+    codes, uniques = pd.factorize(labels)
+    rank = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"))
+    return rank[codes]
+
+
 def split(
-    frame: pd.DataFrame,
+    labels: pd.Series,
     target: str,
     test_fraction: float,
     valid_fraction: float,
     seed: int,
     stratify: bool = True,
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, np.ndarray]:
+    """Sorted positions into ``labels`` (the rows with a target) per split."""
     if not (0 < test_fraction < 1 and 0 < valid_fraction < 1):
         raise InputError(
             "test_fraction and valid_fraction must each be between 0 and 1: "
@@ -141,12 +156,11 @@ def split(
             "leaves no training rows: make their sum less than 1"
         )
     need = int(np.ceil(2 / min(test_fraction, valid_fraction)))
-    labels = frame[target].to_numpy()
     if stratify:
-        counts = frame[target].value_counts()
+        counts = labels.value_counts()
         smallest = int(counts.min())
         if smallest < need:
-            numeric = pd.to_numeric(frame[target], errors="coerce").notna().all()
+            numeric = pd.to_numeric(labels, errors="coerce").notna().all()
             also = " (or --task regression: the target is numeric)" if numeric else ""
             raise InputError(
                 f"class '{counts.idxmin()}' of target '{target}' has {smallest} "
@@ -154,40 +168,49 @@ def split(
                 f"provide at least {need} rows per class or raise the "
                 f"fractions{also}"
             )
-    elif len(frame) < need:
+    elif len(labels) < need:
         raise InputError(
-            f"target '{target}' has {len(frame)} rows with a value, too few to "
+            f"target '{target}' has {len(labels)} rows with a value, too few to "
             f"split with these fractions: provide at least {need} rows"
         )
-    positions = np.arange(len(frame))
+    values = class_indices(labels) if stratify else None
+    positions = np.arange(len(labels))
     rest, test = train_test_split(
         positions,
         test_size=test_fraction,
-        stratify=labels if stratify else None,
+        stratify=values,
         random_state=seed,
     )
     # valid_fraction is of the whole table, so rescale it to what remains.
     train, valid = train_test_split(
         rest,
         test_size=valid_fraction / (1 - test_fraction),
-        stratify=labels[rest] if stratify else None,
+        stratify=values[rest] if stratify else None,
         random_state=seed,
     )
     return {
-        name: frame.iloc[np.sort(part)].reset_index(drop=True)
+        name: np.sort(part)
         for name, part in (("train", train), ("valid", valid), ("test", test))
     }
 
 
 def fit_preprocessor(
-    train: pd.DataFrame, target: str, classes: list[str], task: str = "binary"
-) -> dict:
-    numeric, categorical = [], []
-    for name in train.columns:
-        if name in (ROW_ID, target):
-            continue
-        column = train[name]
-        if is_numeric(column):
+    snapshot: Snapshot,
+    features: list[str],
+    train_rows: np.ndarray,
+    train_labels: pd.Series,
+    classes: list[str],
+    task: str = "binary",
+) -> tuple[dict, dict[str, ColumnPlan]]:
+    """The preprocessor spec, fitted on the train rows one column at a time,
+    and each feature's cleaning plan (decided on the whole column)."""
+    numeric, categorical, plans = [], [], {}
+    for name in features:
+        whole = snapshot.column(name)
+        plans[name] = plan = plan_column(whole)
+        column = clean_column(whole, plan).iloc[train_rows]
+        del whole
+        if plan.kind == NUMERIC:
             values = column.to_numpy(dtype=np.float64, na_value=np.nan)
             values = values[~np.isnan(values)]
             # An all-null column still gets usable statistics (imputes to 0).
@@ -201,6 +224,7 @@ def fit_preprocessor(
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             kept = sorted(level for level, _ in ranked[:MAX_CATEGORIES])
             categorical.append({"name": name, "categories": kept})
+    target = str(train_labels.name)
     if not numeric and not categorical:
         raise InputError(
             f"no feature columns are left besides target '{target}': "
@@ -217,12 +241,12 @@ def fit_preprocessor(
     }
     if task == "regression":
         # The network learns the standardised target; the model scales back.
-        values = train[target].to_numpy(dtype=np.float64)
+        values = train_labels.to_numpy(dtype=np.float64)
         spec["target_scale"] = {
             "mean": float(values.mean()),
             "std": float(values.std()) or 1.0,
         }
-    return spec
+    return spec, plans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,39 +261,59 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepared", required=True, type=Path)
     args = parser.parse_args(argv)
 
-    raw = pd.read_parquet(args.snapshot / "data.parquet")
-    print(f"read {len(raw)} rows x {len(raw.columns)} columns")
+    snapshot = Snapshot(args.snapshot)
+    print(f"read {snapshot.rows} rows x {len(snapshot.columns)} columns")
+    target = args.target
     try:
         if args.task not in TASKS:
             raise InputError(
                 f"task '{args.task}' is not one of {', '.join(TASKS)}: "
                 "pass --task with one of them"
             )
-        frame = clean(raw, args.target, parse_columns(args.drop_columns), args.task)
-        task = resolve_task(args.task, frame, args.target)
-        classes = [] if task == "regression" else sorted(frame[args.target].unique())
+        columns = columns_to_read(
+            snapshot.columns, target, parse_columns(args.drop_columns)
+        )
+        target_plan, kept, labels = read_target(snapshot, target, args.task)
+        task = resolve_task(args.task, labels, target)
+        classes = [] if task == "regression" else sorted(labels.unique())
         parts = split(
-            frame,
-            args.target,
+            labels,
+            target,
             args.test_fraction,
             args.valid_fraction,
             args.seed,
             stratify=task != "regression",
         )
-        spec = fit_preprocessor(parts["train"], args.target, classes, task)
+        features = [name for name in columns if name != target]
+        spec, plans = fit_preprocessor(
+            snapshot,
+            features,
+            kept[parts["train"]],
+            labels.iloc[parts["train"]],
+            classes,
+            task,
+        )
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     said = "" if args.task == task else " (from the target's classes)"
     what = f"classes {' / '.join(classes)}" if classes else "a numeric target"
     print(
-        f"kept {len(frame)} rows with a '{args.target}' value "
-        f"(dropped {len(raw) - len(frame)}); task {task}{said}, {what}"
+        f"kept {len(labels)} rows with a '{target}' value "
+        f"(dropped {snapshot.rows - len(labels)}); task {task}{said}, {what}"
     )
 
     args.prepared.mkdir(parents=True, exist_ok=True)
-    for name, part in parts.items():
-        part.to_parquet(args.prepared / f"{name}.parquet", index=False)
+    plans[target] = target_plan
+    write_splits(
+        snapshot,
+        {name: plans[name] for name in columns},
+        target_cleaner(task),
+        target,
+        {name: kept[part] for name, part in parts.items()},
+        args.prepared,
+        ROW_ID,
+    )
     (args.prepared / "preprocessor.json").write_text(json.dumps(spec, indent=2) + "\n")
     sizes = ", ".join(f"{name} {len(part)}" for name, part in parts.items())
     print(
