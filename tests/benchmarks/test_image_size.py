@@ -63,15 +63,16 @@ def test_verdicts_per_goal_measured():
     sizes = {
         ("reference", "ours"): 349_740_544,
         ("reference", "mlflow"): 2_100_000_000,
-        ("fixture", "ours"): 351_000_000,
+        ("sklearn", "ours"): 351_000_000,
+        ("pyfunc", "ours"): 340_000_000,  # no goal: no line
     }
     assert verdicts(sizes) == [
         "goal reference <= 450 MB: PASS (350 MB)",
-        "goal fixture <= 350 MB: FAIL (351 MB)",
+        "goal sklearn <= 350 MB: FAIL (351 MB)",
         "goal reference <= 1/3 of mlflow's: PASS (0.17)",
     ]
-    assert verdicts({("fixture", "ours"): 300_000_000}) == [
-        "goal fixture <= 350 MB: PASS (300 MB)"
+    assert verdicts({("sklearn", "ours"): 300_000_000}) == [
+        "goal sklearn <= 350 MB: PASS (300 MB)"
     ]
 
 
@@ -80,9 +81,9 @@ def test_verdicts_per_goal_measured():
     shutil.which("buildah") is None or os.geteuid() != 0,
     reason="builds with buildah, as root",
 )
-def test_builds_our_fixture_image_and_says_the_verdict():
+def test_builds_our_sklearn_image_and_says_the_verdict():
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--models", "fixture", "--no-mlflow"],
+        [sys.executable, str(SCRIPT), "--models", "sklearn", "--no-mlflow"],
         capture_output=True,
         text=True,
         timeout=1500,
@@ -92,6 +93,6 @@ def test_builds_our_fixture_image_and_says_the_verdict():
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"base \S+: \d+ MB", lines[0])
     assert re.fullmatch(
-        r"fixture +ours +\d+ MB \(\d+ MB on the base\)  built in [\d.]+ s", lines[1]
+        r"sklearn +ours +\d+ MB \(\d+ MB on the base\)  built in [\d.]+ s", lines[1]
     )
-    assert re.fullmatch(r"goal fixture <= 350 MB: (PASS|FAIL) \(\d+ MB\)", lines[2])
+    assert re.fullmatch(r"goal sklearn <= 350 MB: (PASS|FAIL) \(\d+ MB\)", lines[2])
