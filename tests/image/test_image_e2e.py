@@ -11,6 +11,7 @@ removed at the end.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -30,9 +32,9 @@ from tests.image.conftest import FIXTURE_MODEL
 pytestmark = pytest.mark.e2e
 
 TOOLS = ("buildah", "podman", "skopeo", "debootstrap", "docker-registry", "runc")
-#: bump the suffix when the recipe below changes
+#: the base benchmarks/image_size.py makes (and keeps) when it is missing
 BASE_TAG = "localhost/mlops-actions-test-base:bookworm-py311-1"
-MIRROR = os.environ.get("MLOPS_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 # podman here: runc (crun cannot set rlimits in this cgroup set-up) and
 # explicit rlimits (the defaults are refused); see TESTING.md.
@@ -116,35 +118,14 @@ def stripped(tag: str) -> dict:
 
 @pytest.fixture(scope="session")
 def base_image(tmp_path_factory) -> str:
-    """Debian 12 with python3 and venv, as an image: built once, then reused."""
-    exists = subprocess.run(["podman", "image", "exists", BASE_TAG], timeout=60)
-    if exists.returncode == 0:
-        return BASE_TAG
-    root = tmp_path_factory.mktemp("base") / "rootfs"
-    try:
-        sh(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                "--include=python3,python3-venv",
-                "bookworm",
-                str(root),
-                MIRROR,
-            ],
-            timeout=900,
-        )
-        # apt's downloads and lists are 90 MB the image does not need
-        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for path in (root / leftover).glob("*"):
-                if path.is_file():
-                    path.unlink()
-        script = (
-            f"tar -C {shlex.quote(str(root))} -c . | podman import "
-            f"--change 'CMD [\"/bin/bash\"]' - {BASE_TAG}"
-        )
-        sh(["bash", "-o", "pipefail", "-c", script], timeout=300)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    """Debian 12 with python3 and venv, as an image: built once, then reused.
+    The recipe is the image-size benchmark's, so both measure the same base."""
+    path = ROOT / "benchmarks" / "image_size.py"
+    spec = importlib.util.spec_from_file_location("image_size_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.ensure_base(BASE_TAG, tmp_path_factory.mktemp("base"))
     return BASE_TAG
 
 
