@@ -20,13 +20,17 @@ def test_local_ones_are_found_by_name(tmp_path):
     assert target.status() is None
 
 
-def test_azure_pipelines_arrive_later(tmp_path):
-    with pytest.raises(UsageError) as refused:
-        open_pipeline_backend("azure", state=tmp_path)
-    assert refused.value.message == (
-        "--backend azure: Azure ML pipeline runs arrive with the Azure backend; "
-        "use --backend local for now"
+def test_azure_pipelines_open_without_reaching_azure(tmp_path):
+    probe = (
+        "import sys, pathlib\n"
+        "from mlops_actions.pipeline.backend import open_pipeline_backend\n"
+        "backend = open_pipeline_backend('azure', state=pathlib.Path('.'))\n"
+        "print(backend.name, 'azure.ai.ml' in sys.modules)"
     )
+    opened = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert opened == "azure False"  # the SDK is imported on first use only
 
 
 @pytest.mark.parametrize(
@@ -43,7 +47,7 @@ def test_cloud_targets_arrive_later(tmp_path, name, what):
 
 
 def test_unknown_names_list_the_known_ones(tmp_path):
-    with pytest.raises(UsageError, match="use one of local"):
+    with pytest.raises(UsageError, match="use one of azure, local$"):
         open_pipeline_backend("slurm", state=tmp_path)
     with pytest.raises(UsageError, match="use one of local"):
         open_deploy_target("heroku", state=tmp_path)
@@ -54,7 +58,8 @@ def test_choosing_imports_no_implementation_before_it_is_opened():
         "import sys\n"
         "import mlops_actions.deploy, mlops_actions.pipeline.backend\n"
         "gone = ('mlops_actions.deploy.local', 'mlops_actions.deploy.local_target',"
-        " 'mlops_actions.pipeline.local', 'mlflow', 'fastapi')\n"
+        " 'mlops_actions.pipeline.local', 'mlops_actions.pipeline.azure',"
+        " 'azure.ai.ml', 'mlflow', 'fastapi')\n"
         "print(','.join(m for m in gone if m in sys.modules))"
     )
     loaded = subprocess.run(

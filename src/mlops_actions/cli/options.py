@@ -245,3 +245,36 @@ def accept_backend(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             accept_backend(sub)
+
+
+def azure_workspace() -> Callable[[F], F]:
+    """``--subscription``, ``--resource-group``, ``--workspace``: the Azure ML
+    workspace, over MLOPS_AZURE_SUBSCRIPTION_ID, MLOPS_AZURE_RESOURCE_GROUP,
+    MLOPS_AZURE_WORKSPACE and mlops.yaml's ``azure:`` (read where the
+    connection is made, so these flags read no MLOPS_<COMMAND>_* variable)."""
+    flags = (
+        ("--subscription", "MLOPS_AZURE_SUBSCRIPTION_ID", "Azure subscription id."),
+        ("--resource-group", "MLOPS_AZURE_RESOURCE_GROUP", "The workspace's group."),
+        ("--workspace", "MLOPS_AZURE_WORKSPACE", "Azure ML workspace name."),
+    )
+
+    def decorate(command: F) -> F:
+        for flag, env, text in reversed(flags):
+            command = click.option(
+                flag,
+                default=None,
+                allow_from_autoenv=False,
+                help=f"{text} [env var: {env}; else mlops.yaml azure:]",
+            )(command)
+        return command
+
+    return decorate
+
+
+def workspace_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """The workspace flags' values, named as ``resolve_workspace`` takes them."""
+    return {
+        "subscription_id": values.pop("subscription", None),
+        "resource_group": values.pop("resource_group", None),
+        "workspace": values.pop("workspace", None),
+    }

@@ -187,3 +187,183 @@ def run(
         click.echo(json.dumps(record.to_json(), indent=2, sort_keys=True))
     else:
         render.run_summary(record)
+
+
+@pipeline.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a pipeline input, or a job's input as "
+    "jobs.NODE.inputs.NAME=VALUE (repeatable).",
+)
+@click.option(
+    "--light",
+    is_flag=True,
+    show_envvar=True,
+    help="The CI variant (Azure): every step on mlops.yaml's azure.light.compute, "
+    "with azure.light.inputs as input values (--set still wins).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    show_envvar=True,
+    help="Stream the job's logs until it ends, then download its outputs.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_envvar=True,
+    help="Seconds to wait; the job is cancelled when they pass, and every step "
+    "gets it as its server-side timeout  [default: mlops.yaml azure.timeout, "
+    "else 14400]",
+)
+@click.option(
+    "--name",
+    "job_name",
+    default=None,
+    show_envvar=True,
+    help="The job's name  [default: derived from the repository, workflow run, "
+    "attempt and pipeline, so a retried step attaches to its job]",
+)
+@click.option(
+    "--create-compute",
+    is_flag=True,
+    show_envvar=True,
+    help="Create missing clusters from mlops.yaml's azure.compute.",
+)
+@options.metrics_output()
+@options.azure_workspace()
+@options.json_flag("Print the submission as JSON.")
+@click.pass_obj
+def submit(
+    obj,
+    file: Path,
+    overrides: tuple[str, ...],
+    light: bool,
+    wait: bool,
+    timeout: float | None,
+    job_name: str | None,
+    create_compute: bool,
+    metrics_output: str | None,
+    as_json: bool,
+    **workspace: str | None,
+) -> None:
+    """Submit FILE to the backend; with --wait (the default), wait for it.
+
+    On Azure ML (--backend azure) the job's name and studio URL are printed
+    first (and left in .mlops/azure/submitted.json for `mlops pipeline
+    cancel`), its logs stream to stderr, and once it completed its outputs
+    are downloaded to .mlops/runs/<job>/outputs/. Exit 0 when it completed
+    (or was submitted, with --no-wait), 3 when it failed, was cancelled or
+    timed out (it is cancelled then, as on SIGINT and SIGTERM). Locally,
+    submit runs the pipeline as `mlops pipeline run` does.
+    """
+    from mlops_actions.cli import render_submit
+    from mlops_actions.pipeline.inputs import parse_overrides
+    from mlops_actions.pipeline.spec import load_pipeline
+    from mlops_actions.pipeline.submit import submit_pipeline
+    from mlops_actions.redact import mask_in_actions
+
+    mask_in_actions(overrides)
+    backend = _backend(
+        obj,
+        workspace,
+        light=light,
+        timeout_s=timeout,
+        job_name=job_name,
+        create_compute=create_compute,
+        announce=render_submit.announce,
+    )
+    spec = load_pipeline(file)
+    mask_in_actions(spec.literals())
+    result = submit_pipeline(
+        backend,
+        spec,
+        parse_overrides(overrides),
+        wait=wait,
+        timeout_s=timeout,
+        metrics_output=metrics_output or "metrics",
+    )
+    render_submit.submitted(result, as_json=as_json)
+
+
+@pipeline.command("wait")
+@click.argument("job", required=False)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    show_envvar=True,
+    help="Seconds to wait before cancelling the job  [default: mlops.yaml "
+    "azure.timeout, else 14400]",
+)
+@options.metrics_output()
+@options.azure_workspace()
+@options.json_flag("Print the outcome as JSON.")
+@click.pass_obj
+def wait_job(
+    obj,
+    job: str | None,
+    timeout: float | None,
+    metrics_output: str | None,
+    as_json: bool,
+    **workspace: str | None,
+) -> None:
+    """Wait for Azure ML job JOB (default: the one submitted from here).
+
+    Streams its logs, falls back to polling when the stream breaks, and
+    downloads its outputs once it completed. Exit 0 when it completed, 3 when
+    it failed, was cancelled or timed out (it is cancelled then).
+    """
+    from mlops_actions.cli import render_submit
+    from mlops_actions.pipeline.submit import wait_run
+
+    backend = _backend(obj, workspace, timeout_s=timeout, azure_only="wait")
+    run = backend.attach(job)
+    result = wait_run(
+        backend, run, timeout_s=timeout, metrics_output=metrics_output or "metrics"
+    )
+    render_submit.submitted(result, as_json=as_json)
+
+
+@pipeline.command()
+@click.argument("job", required=False)
+@options.azure_workspace()
+@click.pass_obj
+def cancel(obj, job: str | None, **workspace: str | None) -> None:
+    """Cancel Azure ML job JOB (default: the one submitted from here).
+
+    A job that has already ended is left as it ended (exit 0): safe in an
+    `if: cancelled()` step.
+    """
+    backend = _backend(obj, workspace, azure_only="cancel")
+    run = backend.attach(job)
+    run.cancel()
+    click.echo(f"cancel requested: {run.run_id}")
+
+
+def _backend(obj, workspace: dict, *, azure_only: str | None = None, **options_):
+    """The pipeline backend ``obj`` names, connected to the workspace flags."""
+    from mlops_actions.pipeline.backend import open_pipeline_backend
+    from mlops_actions.settings import state_dir
+
+    if obj.backend != "azure":
+        if azure_only:
+            raise UsageError(
+                f"mlops pipeline {azure_only} is for Azure ML jobs (--backend "
+                "azure): a local run ends before `mlops pipeline submit` returns"
+            )
+        return open_pipeline_backend(obj.backend, state=state_dir())
+    from mlops_actions.azure.workspace import resolve_workspace
+
+    return open_pipeline_backend(
+        "azure",
+        state=state_dir(),
+        workspace=resolve_workspace(**options.workspace_flags(dict(workspace))),
+        **options_,
+    )

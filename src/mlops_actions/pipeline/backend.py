@@ -98,7 +98,10 @@ class PipelineBackend(ABC):
 
 
 #: backend name -> "module:class"; importing one never imports the others.
-BACKENDS = {"local": "mlops_actions.pipeline.local:LocalRunner"}
+BACKENDS = {
+    "local": "mlops_actions.pipeline.local:LocalRunner",
+    "azure": "mlops_actions.pipeline.azure:AzureBackend",
+}
 
 
 def open_pipeline_backend(
@@ -111,20 +114,16 @@ def open_pipeline_backend(
     jobs: int | None = None,
     **options: Any,
 ) -> PipelineBackend:
-    """The pipeline backend named ``backend`` (``local``).
+    """The pipeline backend named ``backend`` (``local`` or ``azure``).
 
     ``state`` is the folder for runs, cache and tracking (``.mlops``);
     ``on_event`` receives each step's progress, ``echo`` the steps' output;
     ``jobs``: how many steps may run at once (None: one per core); ``options``
-    go to that backend alone (the local one's ``environments``).
+    go to that backend alone (the local one's ``environments``; the Azure
+    one's ``workspace``, ``light``, ``timeout_s``, ``job_name``,
+    ``create_compute``, ``announce``).
     """
-    later = {
-        "azure": "--backend azure: Azure ML pipeline runs arrive with the Azure "
-        "backend; use --backend local for now"
-    }
-    chosen = implementation(
-        backend, PipelineBackend, BACKENDS, kind="pipeline backend", later=later
-    )
+    chosen = implementation(backend, PipelineBackend, BACKENDS, kind="pipeline backend")
     return chosen(
         state,
         use_cache=use_cache,

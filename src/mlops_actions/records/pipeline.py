@@ -99,6 +99,12 @@ class RunRecord(Record):
         default_factory=dict,
         description="The last step's metrics.json, with step, output and path.",
     )
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        description="Pipeline input to the data asset version it read "
+        "(NAME:VERSION): the lineage a registered model carries.",
+    )
+    url: str = Field(default="", description="Where the backend shows the run.")
     not_used_locally: list[str] = Field(default_factory=list)
     seconds: float = 0.0
     runner: dict[str, Any] = Field(
