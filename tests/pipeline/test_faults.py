@@ -284,8 +284,9 @@ def test_a_run_id_that_is_not_one_is_refused_naming_the_flag(mlops, tmp_path, ru
     result = mlops("model", "register", "--name", "m", "--run", run)
     assert result.code == 2
     assert result.err == (
-        f"error: --run {run}: not a run id: pass latest or an id such as "
-        "20260101-120000-a1b2c3, as `mlops pipeline run` prints\n"
+        f"error: --run {run}: not a run id: pass latest, an id such as "
+        "20260101-120000-a1b2c3 as `mlops pipeline run` prints, or the Azure ML "
+        "job name `mlops pipeline submit` prints\n"
     )
 
 

@@ -40,7 +40,7 @@ def test_missing_runs_are_usage_errors(tmp_path):
         from_run(tmp_path, "latest")
 
 
-@pytest.mark.parametrize("run", ["../outside", "r1", "20260101-000000-ABCDEF", ""])
+@pytest.mark.parametrize("run", ["../outside", "r1/..", ".hidden", "a.b", "-x", ""])
 def test_a_run_that_is_not_a_run_id_is_refused_before_any_file_is_read(tmp_path, run):
     state = tmp_path / "state"
     write_run(tmp_path, "outside", tmp_path / "model", None)  # state/../outside

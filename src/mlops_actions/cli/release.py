@@ -10,7 +10,6 @@ import click
 
 from mlops_actions.cli import options
 from mlops_actions.cli.options import Context
-from mlops_actions.errors import UsageError
 
 if TYPE_CHECKING:
     from mlops_actions.gate.decision import Decision
@@ -53,6 +52,7 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 )
 @options.host()
 @options.port()
+@options.azure_workspace()
 @click.pass_obj
 def release(
     obj: Context,
@@ -64,6 +64,7 @@ def release(
     env: str,
     host: str,
     port: int,
+    **workspace: str | None,
 ) -> None:
     """Run the release loop end to end and leave the new champion serving.
 
@@ -80,11 +81,6 @@ def release(
     from mlops_actions.release.loop import ReleaseRequest, release as run_release
     from mlops_actions.settings import state_dir
 
-    if obj.backend != "local":
-        raise UsageError(
-            f"--backend {obj.backend}: release supports the local backend in this "
-            "version; use --backend local"
-        )
     state = state_dir()
     request = ReleaseRequest(
         pipeline,
@@ -111,13 +107,37 @@ def release(
             state=state,
             on_event=render.step_event,
             environments=Environments(state, env, say=say),
+            **_azure(obj, workspace),
         ),
-        registry=open_registry(obj.backend),
+        registry=open_registry(obj.backend, **_azure_registry(obj, workspace)),
         target=open_deploy_target("local", state=state, host=host, port=port),
         say=say,
         publish=publish,
     )
     _show(done)
+
+
+def _azure(obj: Context, workspace: dict) -> dict:
+    """What the Azure pipeline backend takes: the workspace (and the job's
+    name and URL announced as soon as it is submitted)."""
+    if obj.backend != "azure":
+        return {}
+    from mlops_actions.azure.workspace import resolve_workspace
+    from mlops_actions.cli import render_submit
+
+    flags = options.workspace_flags(dict(workspace))
+    return {
+        "workspace": resolve_workspace(**flags),
+        "announce": render_submit.announce,
+    }
+
+
+def _azure_registry(obj: Context, workspace: dict) -> dict:
+    if obj.backend != "azure":
+        return {}
+    from mlops_actions.azure.workspace import resolve_workspace
+
+    return {"workspace": resolve_workspace(**options.workspace_flags(dict(workspace)))}
 
 
 def _show(done: Released) -> None:

@@ -16,8 +16,9 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-#: Azure ML job names: a letter or digit, then letters, digits, '_' or '-'.
-JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
+from mlops_actions.pipeline.runs import JOB_NAME
+
+__all__ = ["JOB_NAME", "job_name"]
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 
 

@@ -18,6 +18,8 @@ from mlops_actions.records.metrics import read_metrics
 
 #: The form of the run ids :func:`new_run_id` makes: UTC time, then 6 hex digits.
 RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+#: An Azure ML job's name (its downloaded outputs live under runs/<name>/ too).
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
 
 def new_run_id() -> str:
@@ -27,17 +29,20 @@ def new_run_id() -> str:
 
 
 def check_run_id(run: str, flag: str = "--run") -> str:
-    """``run`` when it is ``latest`` or a run id; UsageError naming ``flag`` else.
+    """``run`` when it is ``latest``, a run id or an Azure ML job name;
+    UsageError naming ``flag`` else.
 
-    A run id becomes a folder name under ``<state>/runs/``: only the form the
-    runner makes is accepted, so no value can reach outside that folder.
+    A run id becomes a folder name under ``<state>/runs/``: only names made of
+    letters, digits, '_' and '-' are accepted, so no value can reach outside
+    that folder.
     """
-    if run == "latest" or RUN_ID.fullmatch(run):
+    if run == "latest" or RUN_ID.fullmatch(run) or JOB_NAME.fullmatch(run):
         return run
     shown = run if run.isprintable() and len(run) <= 80 else repr(run[:80])
     raise UsageError(
-        f"{flag} {shown}: not a run id: pass latest or an id such as "
-        "20260101-120000-a1b2c3, as `mlops pipeline run` prints"
+        f"{flag} {shown}: not a run id: pass latest, an id such as "
+        "20260101-120000-a1b2c3 as `mlops pipeline run` prints, or the Azure ML "
+        "job name `mlops pipeline submit` prints"
     )
 
 

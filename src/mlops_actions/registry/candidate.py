@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,14 @@ class Candidate:
     model_dir: Path
     evaluation_dir: Path | None
     run_id: str | None
+    #: pipeline input -> "NAME:VERSION" of the data asset the run read
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def lineage_tags(data: dict[str, str]) -> dict[str, str]:
+    """The tags a registered version carries for the data it was trained on:
+    ``data.<input>`` = ``NAME:VERSION``."""
+    return {f"data.{name}": str(asset) for name, asset in sorted(data.items())}
 
 
 def from_run(
@@ -54,6 +62,7 @@ def from_run(
         model_dir=Path(outputs[model_output]),
         evaluation_dir=evaluation,
         run_id=producing_run(record, outputs[model_output]),
+        data={str(k): str(v) for k, v in (record.get("data") or {}).items()},
     )
 
 
