@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_actions.errors import MlopsError, UsageError
+from mlops_actions.errors import BackendError, MlopsError, UsageError
 from mlops_actions.pipeline.backend import PipelineBackend, SubmittedRun
 from mlops_actions.pipeline.spec import Pipeline
 from mlops_actions.records.pipeline import RunRecord
@@ -53,13 +53,16 @@ def submit_pipeline(
     (the caller reports it, then raises it), so the job name and status reach
     the workflow even then.
     """
-    run = backend.submit(pipeline, overrides)
+    if not wait and backend.name == "local":
+        raise UsageError(
+            "--no-wait: a local run ends before submit returns; "
+            "use --wait (the default) with --backend local"
+        )
+    try:
+        run = backend.submit(pipeline, overrides)
+    except BackendError as exc:  # a backend that ran the pipeline in submit
+        return Submitted(backend.name, "", "", "failed", False, "", None, exc)
     if not wait:
-        if backend.name == "local":
-            raise UsageError(
-                "--no-wait: a local run ends before submit returns; "
-                "use --wait (the default) with --backend local"
-            )
         return _result(backend, run, "submitted", None, metrics_output)
     return wait_run(backend, run, timeout_s=timeout_s, metrics_output=metrics_output)
 
