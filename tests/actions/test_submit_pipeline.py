@@ -129,7 +129,7 @@ def test_set_lines_arrive_verbatim_one_option_each(tmp_path):
     lines = [
         "word=two words",
         "",
-        f"note=$(touch {marker}) `touch {marker}`; echo \"x\"",
+        f'note=$(touch {marker}) `touch {marker}`; echo "x"',
         "  ",
         "jobs.train.inputs.epochs=3\r",
         "tail=--help",
@@ -144,7 +144,7 @@ def test_set_lines_arrive_verbatim_one_option_each(tmp_path):
         "pipeline",
         "submit",
         "--set=word=two words",
-        f"--set=note=$(touch {marker}) `touch {marker}`; echo \"x\"",
+        f'--set=note=$(touch {marker}) `touch {marker}`; echo "x"',
         "--set=jobs.train.inputs.epochs=3",
         "--set=tail=--help",
         "--",
