@@ -96,4 +96,4 @@ def test_actions_pass_requirements_through_env():
         for p in (ROOT / "actions").glob("*/action.yml")
         if "requirements" in yaml.safe_load(p.read_text())["inputs"]
     ]
-    assert sorted(names) == ["gate", "register"]
+    assert sorted(names) == ["gate", "register", "submit-pipeline"]
