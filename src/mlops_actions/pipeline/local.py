@@ -88,6 +88,8 @@ class LocalRunner(PipelineBackend):
         jobs: int | None = None,
     ) -> None:
         self.state = state
+        #: the id of the run started last, also when it failed (submit raised)
+        self.last_run_id: str | None = None
         self.environments = environments or Environments(state, "host")
         self.use_cache = use_cache
         self._on_event = on_event or (lambda event: None)
@@ -116,7 +118,7 @@ class LocalRunner(PipelineBackend):
         pipeline = flatten(pipeline, job_values)  # nested pipelines' steps
         values = resolve_inputs(pipeline, overrides)
         started = time.monotonic()
-        run_id = new_run_id()
+        run_id = self.last_run_id = new_run_id()
         folder = self.state / "runs" / run_id
         order = execution_order(pipeline)
         self._prepare_tracking()

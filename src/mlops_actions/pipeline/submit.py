@@ -61,7 +61,8 @@ def submit_pipeline(
     try:
         run = backend.submit(pipeline, overrides)
     except BackendError as exc:  # a backend that ran the pipeline in submit
-        return Submitted(backend.name, "", "", "failed", False, "", None, exc)
+        ran = getattr(backend, "last_run_id", None) or ""
+        return Submitted(backend.name, ran, "", "failed", False, "", None, exc)
     if not wait:
         return _result(backend, run, "submitted", None, metrics_output)
     return wait_run(backend, run, timeout_s=timeout_s, metrics_output=metrics_output)
