@@ -236,7 +236,8 @@ def _explain(error: Any) -> tuple[tuple[str, ...], str]:
     if kind in ("greater_than", "greater_than_equal"):
         bound = ctx.get("gt", ctx.get("ge"))
         sign = ">" if kind == "greater_than" else ">="
-        return loc, f"must be {sign} {bound}, got {value!r}"
+        shown = f"{bound:g}" if isinstance(bound, (int, float)) else bound
+        return loc, f"must be {sign} {shown}, got {value!r}"
     cause = ctx.get("error")
     if isinstance(cause, Exception):
         return loc, str(cause)
