@@ -86,7 +86,10 @@ def azure_error(exc: BaseException, doing: str) -> BackendError:
             )
         return BackendError(f"{head}: {message}")
     tries = getattr(exc, ATTEMPTS_ATTR, None)
-    over = f" ({tries[0]} tries over {tries[1]:.0f} s)" if tries else ""
+    over = ""
+    if tries:
+        count = "1 try" if tries[0] == 1 else f"{tries[0]} tries"
+        over = f" ({count} over {tries[1]:.0f} s)"
     return BackendError(f"could not {doing} on Azure ML{over}: {message}")
 
 
