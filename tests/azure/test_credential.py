@@ -274,3 +274,23 @@ def test_entra_errors_name_no_secret(entra, oidc, monkeypatch, caplog):
         oidc_credential(entra, oidc).get_token(ML_SCOPE)
     assert "AADSTS90000" in str(caught.value)
     canary_free(caplog, str(caught.value))
+
+
+def test_msal_signs_in_through_the_fake_with_a_github_token(entra, oidc, authority):
+    # MSAL-based credentials read the OpenID configuration first; for an
+    # authority Microsoft does not know they need instance discovery off.
+    import msal
+
+    from mlops_actions.azure.credential import GitHubOidcToken
+
+    assertion = GitHubOidcToken(oidc.url, oidc.request_token)
+    app = msal.ConfidentialClientApplication(
+        "client-1",
+        client_credential={"client_assertion": assertion},
+        authority=f"{entra.url}/tenant-1",
+        instance_discovery=False,
+        verify=str(authority.bundle),
+    )
+    result = app.acquire_token_for_client([ML_SCOPE])
+    assert jwt_claims(result["access_token"])["aud"] == "https://ml.azure.com/"
+    assert entra.assertions == oidc.issued and oidc.calls == 1

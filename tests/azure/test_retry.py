@@ -22,6 +22,7 @@ from mlops_actions.azure import retry
 from mlops_actions.azure.client import azure_error, ml_client
 from mlops_actions.azure.credential import GitHubOidcCredential
 from mlops_actions.azure.workspace import Workspace
+from mlops_actions.errors import BackendError
 from tests.fakes.entra import FakeEntra, jwt_claims, unsigned_jwt
 from tests.fakes.github_oidc import FakeGitHubOidc
 from tests.fakes.tls import make_authority
@@ -406,3 +407,29 @@ def test_a_token_refresh_during_a_long_wait_asks_github_again(
     assert oidc.calls == 2
     assert entra.assertions == oidc.issued and len(set(entra.assertions)) == 2
     assert jwt_claims(bearers[1].split()[1])["aud"] == f"{fake.url}/"
+
+
+def test_github_failing_during_a_call_reaches_the_user_as_our_error(
+    fake, authority, monkeypatch
+):
+    monkeypatch.setattr("mlops_actions.azure.credential.OIDC_BACKOFF_S", 0.0)
+    fake.on("GET", "models/m/versions/1", (200, {}, MODEL))
+    with FakeEntra(authority) as entra, FakeGitHubOidc() as oidc:
+        oidc.fail = [500] * 3
+        credential = GitHubOidcCredential(
+            tenant_id="tenant-1",
+            client_id="client-1",
+            request_url=oidc.url,
+            request_token=oidc.request_token,
+            authority=entra.url,
+        )
+        with pytest.raises(BackendError) as caught:
+            ml_client(workspace_for(fake.url), credential=credential).models.get(
+                "m", "1"
+            )
+    assert azure_error(caught.value, "get model m:1") is caught.value
+    assert caught.value.message == (
+        f"GitHub's OIDC endpoint {oidc.url.split('?')[0]} failed 3 times: "
+        "500 Internal Server Error"
+    )
+    assert fake.requests == [] and entra.assertions == []

@@ -1,13 +1,16 @@
 """A fake Entra ID (Azure AD) token endpoint: HTTPS on 127.0.0.1.
 
 Serves what azure-identity and MSAL ask for: the OpenID configuration
-(``/{tenant}/v2.0/.well-known/openid-configuration``), instance discovery
-(``/common/discovery/instance``) and the token endpoint
-(``POST /{tenant}/oauth2/v2.0/token``). Records each ``client_assertion`` it
-receives and issues unsigned JWTs whose ``aud`` is the requested scope's
-resource, living :attr:`FakeEntra.expires_in` seconds (short, so a long wait
-must refresh). :attr:`FakeEntra.fail` answers the next token requests with a
-status instead.
+(``/{tenant}/v2.0/.well-known/openid-configuration``, MSAL reads it) and the
+token endpoint (``POST /{tenant}/oauth2/v2.0/token``). No instance discovery:
+azure-identity's ``ClientAssertionCredential`` does none (it posts straight to
+the token endpoint), and MSAL must be given ``instance_discovery=False`` for
+an authority Microsoft does not know, or it asks login.microsoftonline.com.
+
+Records each ``client_assertion`` it receives and issues unsigned JWTs whose
+``aud`` is the requested scope's resource, living
+:attr:`FakeEntra.expires_in` seconds (short, so a long wait must refresh).
+:attr:`FakeEntra.fail` answers the next token requests with a status instead.
 """
 
 from __future__ import annotations
@@ -129,21 +132,7 @@ class FakeEntra:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 segments = [s for s in parts.path.split("/") if s]
-                if parts.path.endswith("/discovery/instance"):
-                    host = urlsplit(fake.url).netloc
-                    self._answer(
-                        200,
-                        {
-                            "tenant_discovery_endpoint": (
-                                f"{fake.url}/common/v2.0/.well-known/"
-                                "openid-configuration"
-                            ),
-                            "metadata": [
-                                {"preferred_network": host, "aliases": [host]}
-                            ],
-                        },
-                    )
-                elif parts.path.endswith("openid-configuration") and segments:
+                if parts.path.endswith("openid-configuration") and segments:
                     self._answer(200, fake._openid(segments[0]))
                 else:
                     self._answer(404, {"error": "not_found"})

@@ -69,6 +69,8 @@ def azure_error(exc: BaseException, doing: str) -> BackendError:
     """
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+    if isinstance(exc, BackendError):  # ours already (the OIDC token request)
+        return exc
     message = _service_message(exc)
     response = getattr(exc, "response", None)
     if isinstance(exc, ClientAuthenticationError):
