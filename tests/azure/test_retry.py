@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 import threading
 import time
@@ -234,7 +235,8 @@ def test_every_service_client_of_mlclient_has_our_policy(fake):
         assert service._config.retry_policy.deadline_s == retry.DEFAULT_DEADLINE_S
 
 
-def test_429_with_retry_after_then_200_succeeds_after_about_a_second(fake):
+def test_429_with_retry_after_then_200_succeeds_after_about_a_second(fake, caplog):
+    caplog.set_level(logging.INFO, logger="mlops_actions.azure.retry")
     slow = {"error": {"code": "TooManyRequests", "message": "slow down"}}
     fake.on(
         "GET",
@@ -249,6 +251,11 @@ def test_429_with_retry_after_then_200_succeeds_after_about_a_second(fake):
     arrived = fake.arrived("GET", "models/m/versions/1")
     assert len(arrived) == 2
     assert 0.95 <= gaps(arrived)[0] < 2.0 and took < 3.0
+    (record,) = [r for r in caplog.records if r.name == "mlops_actions.azure.retry"]
+    assert record.getMessage() == (
+        f"Azure answered 429 to GET {ARM}/workspaces/ws/models/m/versions/1 "
+        "(try 1); retrying in 1.0 s"
+    )
 
 
 def test_x_ms_retry_after_ms_is_honoured(fake):

@@ -63,7 +63,9 @@ def authority_for(workspace: Workspace) -> str:
     return AUTHORITIES.get(workspace.cloud, AUTHORITIES["AzureCloud"])
 
 
-def credential_for(workspace: Workspace, environ: Mapping[str, str] | None = None):
+def credential_for(
+    workspace: Workspace, environ: Mapping[str, str] | None = None
+) -> Any:
     """The credential for ``workspace.auth`` (see the module docstring)."""
     env = os.environ if environ is None else environ
     mode = workspace.auth

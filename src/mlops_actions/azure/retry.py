@@ -18,9 +18,13 @@ a POST on 500/503/504, which may run a job submission twice. This one:
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
+import urllib.parse
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 #: retried whatever the method: the service did not act on the request
@@ -78,8 +82,12 @@ def _policy_class() -> type:
             self.deadline_s = deadline_s
 
         def send(self, request: Any) -> Any:
+            # Pops the per-call retry options (retry_total=, timeout=, ...) an
+            # SDK call may pass, which the transport would otherwise receive.
+            settings = self.configure_retries(request.context.options)
+            most = max(1, min(MAX_ATTEMPTS, int(settings["total"]) + 1))
             started = time.monotonic()
-            deadline = started + self.deadline_s
+            deadline = started + float(settings["timeout"])
             method = request.http_request.method.upper()
             transport = request.context.transport
             body = request.http_request.body
@@ -100,11 +108,12 @@ def _policy_class() -> type:
                         err, (ServiceRequestError, ServiceResponseError)
                     )
                     pause = backoff_s(attempts)
-                    if not (retryable and self._may_retry(attempts, pause, deadline)):
+                    if not (retryable and _may_retry(attempts, most, pause, deadline)):
                         setattr(err, ATTEMPTS_ATTR, (attempts, _since(started)))
                         raise
                     if not _rewind(body, position):
                         raise
+                    _log_retry(request, type(err).__name__, attempts, pause)
                     transport.sleep(pause)
                     continue
                 status = response.http_response.status_code
@@ -113,18 +122,33 @@ def _policy_class() -> type:
                 pause = self.get_retry_after(response)
                 if pause is None:
                     pause = backoff_s(attempts)
-                if not self._may_retry(attempts, pause, deadline) or not _rewind(
+                if not _may_retry(attempts, most, pause, deadline) or not _rewind(
                     body, position
                 ):
                     _mark(response.http_response, attempts, started)
                     return response
+                _log_retry(request, str(status), attempts, pause)
                 transport.sleep(pause)
 
-        @staticmethod
-        def _may_retry(attempts: int, pause: float, deadline: float) -> bool:
-            return attempts < MAX_ATTEMPTS and time.monotonic() + pause < deadline
-
     return MlopsRetryPolicy
+
+
+def _may_retry(attempts: int, most: int, pause: float, deadline: float) -> bool:
+    return attempts < most and time.monotonic() + pause < deadline
+
+
+def _log_retry(request: Any, why: str, attempts: int, pause: float) -> None:
+    # The path only: a query string may hold a SAS signature.
+    http = request.http_request
+    path = urllib.parse.urlsplit(http.url).path
+    log.info(
+        "Azure answered %s to %s %s (try %d); retrying in %.1f s",
+        why,
+        http.method,
+        path,
+        attempts,
+        pause,
+    )
 
 
 def _since(started: float) -> float:
