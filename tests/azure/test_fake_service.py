@@ -248,3 +248,21 @@ def test_503_then_success_is_retried(ml_client: Any, azureml: FakeAzureML) -> No
     azureml.fail("GET", r"/computes/cpu-cluster$", 503, times=1)
     assert ml_client.compute.get("cpu-cluster").name == "cpu-cluster"
     assert len(azureml.calls("GET", r"/computes/cpu-cluster$")) == 2
+
+
+def test_failed_environment_build_fails_the_node_with_its_log(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.ai.ml.exceptions import JobException
+
+    log = "https://example.invalid/build.log"
+    azureml.environment_build("AzureML-sklearn-1.5", "1", state="Failed", log_url=log)
+    _submit(ml_client, toy_pipeline)
+    with pytest.raises(JobException):
+        ml_client.jobs.stream("toy-run-1")
+    produce = next(c for c in azureml.jobs.jobs.values() if c.node == "produce")
+    run = ml_client.jobs._runs_operations.get_run_details(produce.name)
+    assert run.status == "Failed"
+    assert f"check the image build log: {log}" in run.error.error.message
+    assert run.log_files["azureml-logs/20_image_build_log.txt"] == log

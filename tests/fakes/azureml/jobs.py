@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.azureml import history
+from tests.fakes.azureml import history, nodes
 from tests.fakes.azureml.assets import now
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Job:
     logged: int = 0
     cancel: str | None = None  # None, "requested", "done"
     stuck: bool = False
+    build_log: str | None = None  # a failed image build's log URL
     created: str = field(default_factory=now)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -112,6 +113,7 @@ class JobStore:
             self.jobs[name] = job
             for node, spec in (props.get("jobs") or {}).items():
                 self._add_child(job, node, spec)
+            self._fail_builds(job, props)
         if self.executor is not None and props.get("jobType") == "Pipeline":
             self.executor.start(job)
         return 201, job.shape, {}
@@ -144,6 +146,22 @@ class JobStore:
             "properties": props,
             "systemData": self.fake.system_data(created),
         }
+
+    def _fail_builds(self, job: Job, props: dict[str, Any]) -> None:
+        """A node whose environment fails to build fails the job."""
+        found = nodes.nodes(self.fake, props)
+        if props.get("environmentId"):
+            env = nodes.resolve_environment(self.fake, props["environmentId"])
+            found.append(nodes.Node(job.name, {}, env, None, {}))
+        for node in found:
+            error = nodes.failed_build(self.fake, node)
+            if error is None:
+                continue
+            job.scenario = Scenario(["Preparing", "Failed"], [], error, {})
+            for name in job.children + [job.name]:
+                if self.jobs[name].node in (node.name, None):
+                    self.jobs[name].build_log = error["build_log"]
+            return
 
     def output_uri(self, job: str, output: str) -> str:
         return f"azureml://datastores/workspaceblobstore/paths/azureml/{job}/{output}/"
