@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,7 +66,6 @@ class JobStore:
         self.scripts: dict[str | None, Scenario] = {}
         self.executor: Any = None
         self.broken: set[str] = set()
-        self._stop = threading.Event()
 
     def add_routes(self) -> None:
         route = self.fake.route
@@ -78,7 +76,12 @@ class JobStore:
         history.add_routes(self)
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop what the executor still runs (the fake is going away)."""
+        if self.executor is not None:
+            for job in list(self.jobs.values()):
+                if job.parent is None and job.status not in TERMINAL:
+                    self.executor.cancel(job.name)
+            self.executor.join(30)
 
     # -- what tests script ---------------------------------------------
     def script(
