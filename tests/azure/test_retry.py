@@ -440,3 +440,47 @@ def test_github_failing_during_a_call_reaches_the_user_as_our_error(
         "500 Internal Server Error"
     )
     assert fake.requests == [] and entra.assertions == []
+
+
+# -- against the full fake Azure ML service (tests/azure/conftest.py) -------
+
+
+def test_submit_and_stream_go_through_our_policy(
+    azureml, static_credential, toy_pipeline, capsys, caplog
+):
+    from azure.ai.ml import load_job
+
+    from mlops_actions.azure.workspace import resolve_workspace
+    from mlops_actions.project import Project
+
+    # the workspace comes from the MLOPS_AZURE_* variables the fake sets
+    ws = resolve_workspace(project=Project())
+    assert (ws.name, ws.cloud) == (azureml.workspace, azureml.cloud_name)
+    ml = ml_client(ws, credential=static_credential, deadline_s=30)
+    caplog.set_level(logging.INFO, logger="mlops_actions.azure.retry")
+    azureml.script(None, statuses=["Running", "Running", "Completed"], logs=["line 1"])
+    azureml.fail("PUT", r"/jobs/toy-run-1$", 503, times=1)
+    job = load_job(toy_pipeline)
+    job.name = "toy-run-1"
+    ml.jobs.create_or_update(job)
+    assert len(azureml.calls("PUT", r"/jobs/toy-run-1$")) == 2
+
+    details = r"/history/v1.0/.*/runs/toy-run-1/details$"
+    azureml.fail("GET", details, 503, times=2)
+    azureml.fail("GET", r"/jobs/toy-run-1$", 429, times=1, headers={"Retry-After": "0"})
+    ml.jobs.stream("toy-run-1")
+    assert "line 1" in capsys.readouterr().out
+    assert len(azureml.calls("GET", details)) >= 3
+    assert len(azureml.calls("GET", r"/jobs/toy-run-1$")) >= 2
+    assert ml.jobs.get("toy-run-1").status == "Completed"
+    # retried by our policy (its log), not by azure-core's default one
+    ours = [r.getMessage() for r in caplog.records if r.name.endswith("azure.retry")]
+    assert [m.split(" (try")[0].split("/")[-1] for m in ours] == [
+        "toy-run-1",  # the PUT
+        "toy-run-1",  # the 429 on GET jobs/toy-run-1
+        "details",
+        "details",
+    ]
+    assert ours[0].startswith("Azure answered 503 to PUT /subscriptions/")
+    assert ours[1].startswith("Azure answered 429 to GET /subscriptions/")
+    assert ours[2].startswith("Azure answered 503 to GET /history/v1.0/subscriptions/")
