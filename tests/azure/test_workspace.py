@@ -159,3 +159,13 @@ def test_bad_auth_is_refused():
     assert caught.value.message == (
         "MLOPS_AZURE_AUTH must be one of auto, cli, oidc, default, got 'secret'"
     )
+
+
+def test_an_unknown_cloud_name_without_endpoints_is_refused():
+    with pytest.raises(UsageError) as caught:
+        resolve_workspace(environ={"MLOPS_AZURE_CLOUD": "AzureCloudd"}, project=YAML)
+    assert caught.value.message == (
+        "cloud AzureCloudd is none of AzureCloud, AzureChinaCloud, "
+        "AzureUSGovernment: for a custom cloud give its endpoints in "
+        "MLOPS_AZURE_CLOUD_METADATA (or azure.cloud_metadata), or fix the name"
+    )

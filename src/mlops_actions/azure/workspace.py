@@ -120,6 +120,13 @@ def resolve_workspace(
             f"{settings.ENV_AZURE_CLOUD} (or azure.cloud) to a name of its own, "
             f"not {cloud}"
         )
+    if metadata is None and cloud not in KNOWN_CLOUDS:
+        # azure-ai-ml would look an unknown name up on management.azure.com
+        raise UsageError(
+            f"cloud {cloud} is none of {', '.join(KNOWN_CLOUDS)}: for a custom "
+            f"cloud give its endpoints in {settings.ENV_AZURE_CLOUD_METADATA} (or "
+            "azure.cloud_metadata), or fix the name"
+        )
     auth = pick(None, settings.ENV_AZURE_AUTH, config.auth) or "auto"
     if auth not in AUTH_MODES:
         raise UsageError(
