@@ -248,3 +248,64 @@ def test_503_then_success_is_retried(ml_client: Any, azureml: FakeAzureML) -> No
     azureml.fail("GET", r"/computes/cpu-cluster$", 503, times=1)
     assert ml_client.compute.get("cpu-cluster").name == "cpu-cluster"
     assert len(azureml.calls("GET", r"/computes/cpu-cluster$")) == 2
+
+
+def test_failed_environment_build_fails_the_node_with_its_log(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.ai.ml.exceptions import JobException
+
+    log = "https://example.invalid/build.log"
+    azureml.environment_build("AzureML-sklearn-1.5", "1", state="Failed", log_url=log)
+    _submit(ml_client, toy_pipeline)
+    with pytest.raises(JobException):
+        ml_client.jobs.stream("toy-run-1")
+    produce = next(c for c in azureml.jobs.jobs.values() if c.node == "produce")
+    run = ml_client.jobs._runs_operations.get_run_details(produce.name)
+    assert run.status == "Failed"
+    assert f"check the image build log: {log}" in run.error.error.message
+    assert run.log_files["azureml-logs/20_image_build_log.txt"] == log
+
+
+def test_executor_runs_the_toy_pipeline(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path, tmp_path: Path
+) -> None:
+    azureml.execute = True
+    _submit(ml_client, toy_pipeline)
+    azureml.jobs.executor.join(60)
+    assert ml_client.jobs.get("toy-run-1").status == "Completed"
+    children = {
+        c.display_name: c.status
+        for c in ml_client.jobs.list(parent_job_name="toy-run-1")
+    }
+    assert children == {"produce": "Completed", "consume": "Completed"}
+    ml_client.jobs.download("toy-run-1", download_path=tmp_path, output_name="result")
+    metrics = (tmp_path / "named-outputs" / "result" / "metrics.json").read_text()
+    assert '"lines": 3' in metrics
+    log = azureml.azurite.read(azureml.container, azureml.job("toy-run-1").log_path)
+    assert b"wrote 3 lines" in log and b"counted 3 lines" in log
+
+
+def test_executor_failure_names_the_node(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.ai.ml import load_job
+    from azure.ai.ml.exceptions import JobException
+
+    azureml.execute = True
+    job = load_job(toy_pipeline)
+    job.name = "toy-fails"
+    job.inputs.fail_with = 1
+    ml_client.jobs.create_or_update(job)
+    azureml.jobs.executor.join(60)
+    with pytest.raises(JobException) as err:
+        ml_client.jobs.stream("toy-fails")
+    assert "Failed nodes: /consume" in str(err.value)
+    consume = next(c for c in azureml.jobs.jobs.values() if c.node == "consume")
+    error = azureml.jobs.error_of(consume)["error"]["message"]
+    assert error.startswith(
+        "Execution failed. User process 'bash' exited with status code 1."
+    )
+    assert "consume broke on purpose" in error
