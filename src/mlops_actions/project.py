@@ -64,7 +64,7 @@ SECRET_KEYS = frozenset(
 )
 SECRET_REFUSAL = (
     "a client secret is not accepted: sign-in is OIDC only (a federated "
-    "credential on the app registration), see the README's 'Azure setup'; "
+    "credential on the app registration), see the README's 'Azure ML: one-time setup'; "
     "remove the key"
 )
 

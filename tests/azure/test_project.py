@@ -191,5 +191,5 @@ def test_a_client_secret_anywhere_under_azure_is_refused(tmp_path, text, where, 
     path = write(tmp_path, text)
     message = refusal(path)
     assert message.startswith(f"{path}:{line}: azure.{where}: a client secret is not")
-    assert "OIDC only" in message and "README's 'Azure setup'" in message
+    assert "OIDC only" in message and "README's 'Azure ML: one-time setup'" in message
     assert "canary" not in message

@@ -248,12 +248,12 @@ def accept_backend(command: click.Command) -> None:
 
 
 def azure_workspace() -> Callable[[F], F]:
-    """``--subscription``, ``--resource-group``, ``--workspace``: the Azure ML
+    """``--subscription-id``, ``--resource-group``, ``--workspace``: the Azure ML
     workspace, over MLOPS_AZURE_SUBSCRIPTION_ID, MLOPS_AZURE_RESOURCE_GROUP,
     MLOPS_AZURE_WORKSPACE and mlops.yaml's ``azure:`` (read where the
     connection is made, so these flags read no MLOPS_<COMMAND>_* variable)."""
     flags = (
-        ("--subscription", "MLOPS_AZURE_SUBSCRIPTION_ID", "Azure subscription id."),
+        ("--subscription-id", "MLOPS_AZURE_SUBSCRIPTION_ID", "Azure subscription."),
         ("--resource-group", "MLOPS_AZURE_RESOURCE_GROUP", "The workspace's group."),
         ("--workspace", "MLOPS_AZURE_WORKSPACE", "Azure ML workspace name."),
     )
@@ -274,7 +274,7 @@ def azure_workspace() -> Callable[[F], F]:
 def workspace_flags(values: dict[str, Any]) -> dict[str, Any]:
     """The workspace flags' values, named as ``resolve_workspace`` takes them."""
     return {
-        "subscription_id": values.pop("subscription", None),
+        "subscription_id": values.pop("subscription_id", None),
         "resource_group": values.pop("resource_group", None),
         "workspace": values.pop("workspace", None),
     }
