@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.azureml import nodes as node_specs
-from tests.fakes.azureml.jobs import PIPELINE_FAILED
 
 if TYPE_CHECKING:
     from tests.fakes.azureml.jobs import Job, JobStore
