@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from tests.fakes.azureml import nodes as node_specs
 
 if TYPE_CHECKING:
-    from tests.fakes.azureml.jobs import Job, JobStore
+    from tests.fakes.azureml.jobs import JobStore
+    from tests.fakes.azureml.records import Job
 
 USER_FAILED = (
     "Execution failed. User process 'bash' exited with status code {code}. Please "
