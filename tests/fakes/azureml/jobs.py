@@ -226,6 +226,8 @@ class JobStore:
 
     def error_of(self, job: Job) -> dict[str, Any] | None:
         """The run-history error of a Failed job, as the service words it."""
+        if job.error:
+            return {"error": {"code": "UserError", "message": job.error}}
         if job.status != "Failed":
             return None
         if job.parent is not None:

@@ -38,6 +38,7 @@ class Job:
     cancel: str | None = None  # None, "requested", "done"
     stuck: bool = False
     build_log: str | None = None  # a failed image build's log URL
+    error: str | None = None  # this job's own error message, when it has one
     created: str = field(default_factory=now)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
