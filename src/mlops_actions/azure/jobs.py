@@ -114,31 +114,23 @@ def children(client: Any, name: str) -> list[JobState]:
 def failure(client: Any, name: str) -> Failure:
     """The error text and the failing step of a job that ended badly.
 
-    Best effort: the state already decided the exit code, so a service that
-    cannot say more leaves the fields empty rather than hiding that state.
+    The failing step is a child job whose state is Failed (a cancelled or
+    paused pipeline names none: all its steps share its state). Its own error
+    text says more than the pipeline's "has failed child jobs", so it is
+    preferred. Best effort: the state already decided the exit code, so a
+    service that cannot say more leaves the fields empty.
     """
-    from azure.core.exceptions import AzureError
-
     try:
         steps = children(client, name)
     except BackendError:
         steps = []
-    failed = [
-        step for step in steps if has_ended(step.state) and step.state != COMPLETED
-    ]
-    # a failed step explains a pipeline better than the steps cancelled after it
-    failed.sort(key=lambda step: step.state != "Failed")
-    error = None
+    failed = [step for step in steps if step.state == "Failed"]
     step_name = None
+    error = None
     if failed:
         step_name = failed[0].display_name or failed[0].name
         error = _run_error(client, failed[0].name)
-    if error is None:
-        try:
-            error = _run_error(client, name)
-        except AzureError:
-            error = None
-    return Failure(error=error, failing_step=step_name)
+    return Failure(error=error or _run_error(client, name), failing_step=step_name)
 
 
 def _run_error(client: Any, name: str) -> str | None:
@@ -192,9 +184,12 @@ def stream(
 
 
 def _state_of(job: Any) -> JobState:
+    status = getattr(job, "status", None)
+    # jobs.get answers an enum, run history's children a plain string
+    status = getattr(status, "value", status)
     return JobState(
         name=job.name,
-        state=getattr(job, "status", None),
+        state=None if status is None else str(status),
         url=getattr(job, "studio_url", None),
         display_name=getattr(job, "display_name", None),
     )
