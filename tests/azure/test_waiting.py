@@ -47,14 +47,14 @@ def submit(client, name: str) -> None:
     client.jobs.create_or_update(job, skip_validation=True)
 
 
-def job_requests(fake, name: str) -> list[str]:
-    """The requests about job ``name``, as METHOD and the path's tail."""
+def requests_from(fake, first: str) -> list[str]:
+    """The requests from the first ``first`` on, as METHOD and the path after
+    the workspace (``workspace``: the workspace itself)."""
     seen = []
     for request in fake.requests:
-        path = request["path"]
-        if f"/jobs/{name}" in path or f"/runs/{name}" in path:
-            seen.append(f"{request['method']} {path.split(name, 1)[1] or '/'}")
-    return seen
+        path = request["path"].split(f"/workspaces/{fake.workspace}", 1)[-1]
+        seen.append(f"{request['method']} {path.lstrip('/') or 'workspace'}")
+    return seen[seen.index(first) :]
 
 
 def test_submitted_pipeline_streams_its_logs_and_completes(azureml, client):
@@ -65,6 +65,7 @@ def test_submitted_pipeline_streams_its_logs_and_completes(azureml, client):
     )
     submit(client, "toy-1")
     logs = io.StringIO()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
 
     outcome = wait_for_job(client, "toy-1", timeout_s=60, out=logs, poll_s=0.05)
 
@@ -72,14 +73,21 @@ def test_submitted_pipeline_streams_its_logs_and_completes(azureml, client):
     assert (outcome.error, outcome.failing_step) == (None, None)
     assert outcome.url and "toy-1" in outcome.url
     assert "reading 3 lines\nwrote result\n" in logs.getvalue()
-    seen = job_requests(azureml, "toy-1")
-    # submitted once, streamed from run history, the end read from jobs.get,
-    # never cancelled
-    assert seen[0] == "PUT /"
-    assert seen.count("PUT /") == 1
-    assert "GET /details" in seen
-    assert seen[-1] == "GET /"
-    assert not any(call.endswith("/cancel") for call in seen)
+    # submitted once; streamed from run history until it left the running
+    # states; the end read from jobs.get, never taken from the stream
+    assert requests_from(azureml, "PUT jobs/toy-1") == [
+        "PUT jobs/toy-1",
+        "GET jobs/toy-1",
+        "GET workspace",
+        "GET discovery",
+        "GET runs/toy-1/details",
+        "GET runs/toy-1/details",
+        "GET jobs/toy-1",
+    ]
+    # the wait's own signal handlers are gone once it returns
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == (
+        handlers
+    )
 
 
 def test_a_failed_pipeline_exits_3_naming_the_step_and_its_error(azureml, client):
@@ -145,6 +153,24 @@ def test_a_broken_stream_of_a_job_that_completes_still_completes(azureml, client
     )
 
     assert outcome.state == "Completed"
+
+
+def test_a_stream_that_stops_at_cancel_requested_is_no_success(azureml, client):
+    # the SDK's stream returns once the job leaves the running states, so a
+    # job cancelled from the studio ends the stream while still winding down
+    azureml.script(
+        "toy-10",
+        statuses=["Running", "CancelRequested", "CancelRequested", "Canceled"],
+    )
+    submit(client, "toy-10")
+    logs = io.StringIO()
+
+    with pytest.raises(BackendError) as raised:
+        wait_for_job(client, "toy-10", timeout_s=60, out=logs, poll_s=0.05)
+
+    assert raised.value.message.startswith("job toy-10 ended Canceled")
+    lines = logs.getvalue().splitlines()
+    assert "log stream of job toy-10 ended before the job did" in lines
 
 
 def test_a_stuck_job_times_out_and_is_cancelled(azureml, client):
