@@ -173,6 +173,36 @@ def test_a_stream_that_stops_at_cancel_requested_is_no_success(azureml, client):
     assert "log stream of job toy-10 ended before the job did" in lines
 
 
+def test_status_polls_ride_out_a_service_outage(azureml, client):
+    azureml.script("toy-11", statuses=["Running", "Completed"])
+    submit(client, "toy-11")
+    # more 503s than the client retries: the stream and one poll give up
+    azureml.fail("GET", r"/jobs/toy-11$", 503, times=8)
+    logs = io.StringIO()
+
+    outcome = wait_for_job(client, "toy-11", timeout_s=60, out=logs, poll_s=0.05)
+
+    assert outcome.state == "Completed"
+    lines = logs.getvalue().splitlines()
+    assert any(
+        line.startswith("log stream of job toy-11 broke (HttpResponseError: ")
+        for line in lines
+    )
+    assert any(
+        line.startswith("reading job toy-11: Azure ML answered 503: ")
+        and line.endswith("; asking again")
+        for line in lines
+    )
+
+
+def test_waiting_on_an_unknown_job_names_it(azureml, client):
+    with pytest.raises(BackendError) as raised:
+        wait_for_job(client, "no-such-job", timeout_s=60, out=io.StringIO())
+
+    assert raised.value.exit_code == 3
+    assert raised.value.message.startswith("reading job no-such-job: not found")
+
+
 def test_a_stuck_job_times_out_and_is_cancelled(azureml, client):
     azureml.stuck("toy-5")
     submit(client, "toy-5")
@@ -232,7 +262,7 @@ CHILD = textwrap.dedent("""
 
     class Static:
         def get_token(self, *scopes, **kwargs):
-            claims = {"aud": "https://ml.azure.com/", "tid": "t", "oid": "o",
+            claims = {"aud": "https://ml.azure.com", "tid": "t", "oid": "o",
                       "exp": int(time.time()) + 3600}
             token = part({"alg": "none"}) + "." + part(claims) + "."
             return AccessToken(token, claims["exp"])
@@ -283,8 +313,8 @@ def cancel_seen_at(azureml, name: str, signalled: float) -> float:
     while time.time() - signalled < 10:
         calls = azureml.calls("POST", rf"/jobs/{name}/cancel$")
         if calls:
-            # the fake's own timestamp when it keeps one, else when we saw it
-            return calls[0].get("time", time.time()) - signalled
+            # when this loop saw it: never earlier than its arrival
+            return time.time() - signalled
         time.sleep(0.02)
     raise AssertionError("no cancel request reached the fake")
 
