@@ -219,6 +219,22 @@ def test_a_stuck_job_times_out_and_is_cancelled(azureml, client):
     assert len(azureml.calls("POST", r"/jobs/toy-5/cancel$")) == 1
 
 
+def test_a_timeout_whose_cancel_fails_says_how_to_cancel(azureml, client):
+    azureml.stuck("toy-12")
+    submit(client, "toy-12")
+    azureml.fail("POST", r"/jobs/toy-12/cancel$", 500, times=5)
+
+    with pytest.raises(BackendError) as raised:
+        wait_for_job(client, "toy-12", timeout_s=1, out=io.StringIO(), poll_s=0.05)
+
+    message = raised.value.message
+    assert message.startswith(
+        "timed out after 1 s; cancelling job toy-12 failed (cancelling job "
+        "toy-12: Azure ML answered 500: "
+    )
+    assert message.endswith("): run `mlops pipeline cancel toy-12`")
+
+
 def test_cancel_job_cancels_a_running_job_once(azureml, client):
     azureml.stuck("toy-6")
     submit(client, "toy-6")

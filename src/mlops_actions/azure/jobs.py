@@ -106,7 +106,9 @@ def children(client: Any, name: str) -> list[JobState]:
     from azure.core.exceptions import AzureError
 
     try:
-        return [_state_of(child) for child in client.jobs.list(parent_job_name=name)]
+        steps = client.jobs.list(parent_job_name=name)
+        # the SDK lists a child it cannot parse as None
+        return [_state_of(child) for child in steps if child is not None]
     except AzureError as exc:
         raise service_error(exc, f"listing the steps of job {name}") from exc
 
@@ -233,10 +235,12 @@ _routing = threading.Lock()
 def _stdout_of_this_thread(out: IO[str], stopped: Callable[[], bool]) -> Iterator[None]:
     ident = threading.get_ident()
     with _routing:
-        router = sys.stdout
-        if not isinstance(router, _StdoutByThread):
-            router = _StdoutByThread(sys.stdout)
-            sys.stdout = router  # type: ignore[assignment]
+        current: Any = sys.stdout
+        if isinstance(current, _StdoutByThread):
+            router = current
+        else:
+            router = _StdoutByThread(current)
+            sys.stdout = router
         router.routes[ident] = (out, stopped)
     try:
         yield

@@ -28,6 +28,8 @@ from mlops_actions.redact import redact
 
 #: how often the main thread looks at the clock and the signals
 _TICK_S = 0.1
+#: how long a cancel request may take before the wait gives up on it
+_CANCEL_WITHIN_S = 5.0
 #: service errors a status poll shrugs off (the client's retries gave up)
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -137,12 +139,11 @@ def _outcome(client: Any, ended: jobs.JobState, seconds: float) -> JobOutcome:
 
 
 def _timed_out(client: Any, name: str, timeout_s: float) -> BackendError:
-    try:
-        jobs.cancel(client, name)
-    except MlopsError as exc:
+    problem = _send_cancel(client, name)
+    if problem:
         return BackendError(
             f"timed out after {timeout_s:g} s; cancelling job {name} failed "
-            f"({exc.message}): run `mlops pipeline cancel {name}`"
+            f"({problem}): run `mlops pipeline cancel {name}`"
         )
     return BackendError(
         f"timed out after {timeout_s:g} s; job {name} cancelled "
@@ -152,16 +153,37 @@ def _timed_out(client: Any, name: str, timeout_s: float) -> BackendError:
 
 def _cancelled_by_workflow(client: Any, name: str, signum: int) -> BackendError:
     what = signal.Signals(signum).name
-    try:
-        jobs.cancel(client, name)
-    except MlopsError as exc:
+    problem = _send_cancel(client, name)
+    if problem:
         return WorkflowCancelled(
             f"the workflow was cancelled ({what}); cancelling job {name} failed "
-            f"({exc.message}): run `mlops pipeline cancel {name}`"
+            f"({problem}): run `mlops pipeline cancel {name}`"
         )
     return WorkflowCancelled(
         f"job {name} cancelled because the workflow was cancelled ({what})"
     )
+
+
+def _send_cancel(client: Any, name: str) -> str | None:
+    """Send the cancel request; what went wrong, or None.
+
+    Bounded: GitHub kills the process 10 s after its first signal, and a
+    cancel stuck in the client's retries must not use that time up silently.
+    """
+    problems: list[str] = []
+
+    def send() -> None:
+        try:
+            jobs.cancel(client, name)
+        except MlopsError as exc:
+            problems.append(exc.message)
+
+    sender = threading.Thread(target=send, name=f"cancel {name}", daemon=True)
+    sender.start()
+    sender.join(_CANCEL_WITHIN_S)
+    if sender.is_alive():
+        return f"no answer within {_CANCEL_WITHIN_S:g} s"
+    return problems[0] if problems else None
 
 
 class _Watch:
