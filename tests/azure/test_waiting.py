@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -217,6 +218,40 @@ def test_a_stuck_job_times_out_and_is_cancelled(azureml, client):
         "timed out after 1.5 s; job toy-5 cancelled (raise --timeout to wait longer)"
     )
     assert len(azureml.calls("POST", r"/jobs/toy-5/cancel$")) == 1
+
+
+def test_the_timeout_follows_the_clock_it_is_given(azureml, client):
+    azureml.stuck("toy-13")
+    submit(client, "toy-13")
+    ticks = iter(range(0, 10_000, 100))
+
+    with pytest.raises(BackendError) as raised:
+        wait_for_job(
+            client,
+            "toy-13",
+            timeout_s=3600,
+            out=io.StringIO(),
+            poll_s=0.05,
+            clock=lambda: float(next(ticks)),
+        )
+
+    assert raised.value.message.startswith("timed out after 3600 s; job toy-13")
+    assert len(azureml.calls("POST", r"/jobs/toy-13/cancel$")) == 1
+
+
+def test_a_wait_outside_the_main_thread_leaves_signals_alone(azureml, client):
+    azureml.script("toy-14", statuses=["Running", "Completed"])
+    submit(client, "toy-14")
+    outcomes = []
+
+    def waiting() -> None:
+        outcomes.append(wait_for_job(client, "toy-14", timeout_s=60, out=io.StringIO()))
+
+    worker = threading.Thread(target=waiting)
+    worker.start()
+    worker.join(60)
+
+    assert [outcome.state for outcome in outcomes] == ["Completed"]
 
 
 def test_a_timeout_whose_cancel_fails_says_how_to_cancel(azureml, client):
