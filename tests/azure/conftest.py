@@ -49,11 +49,13 @@ def azureml(
 
     loopback_dns.install()
     monkeypatch.setattr(_job_ops_helper, "_wait_before_polling", lambda _s: 0)
-    with FakeAzureML(tls_authority, azurite) as fake:
-        for name, value in fake.env().items():
-            monkeypatch.setenv(name, value)
-        yield fake
-    loopback_dns.uninstall()
+    try:
+        with FakeAzureML(tls_authority, azurite) as fake:
+            for name, value in fake.env().items():
+                monkeypatch.setenv(name, value)
+            yield fake
+    finally:
+        loopback_dns.uninstall()
 
 
 class _Token(NamedTuple):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.azureml import history
+from tests.fakes.azureml import history, nodes
 from tests.fakes.azureml.assets import now
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ class Job:
     logged: int = 0
     cancel: str | None = None  # None, "requested", "done"
     stuck: bool = False
+    build_log: str | None = None  # a failed image build's log URL
     created: str = field(default_factory=now)
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -66,7 +66,6 @@ class JobStore:
         self.scripts: dict[str | None, Scenario] = {}
         self.executor: Any = None
         self.broken: set[str] = set()
-        self._stop = threading.Event()
 
     def add_routes(self) -> None:
         route = self.fake.route
@@ -77,7 +76,12 @@ class JobStore:
         history.add_routes(self)
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop what the executor still runs (the fake is going away)."""
+        if self.executor is not None:
+            for job in list(self.jobs.values()):
+                if job.parent is None and job.status not in TERMINAL:
+                    self.executor.cancel(job.name)
+            self.executor.join(30)
 
     # -- what tests script ---------------------------------------------
     def script(
@@ -112,6 +116,7 @@ class JobStore:
             self.jobs[name] = job
             for node, spec in (props.get("jobs") or {}).items():
                 self._add_child(job, node, spec)
+            self._fail_builds(job, props)
         if self.executor is not None and props.get("jobType") == "Pipeline":
             self.executor.start(job)
         return 201, job.shape, {}
@@ -144,6 +149,22 @@ class JobStore:
             "properties": props,
             "systemData": self.fake.system_data(created),
         }
+
+    def _fail_builds(self, job: Job, props: dict[str, Any]) -> None:
+        """A node whose environment fails to build fails the job."""
+        found = nodes.nodes(self.fake, props)
+        if props.get("environmentId"):
+            env = nodes.resolve_environment(self.fake, props["environmentId"])
+            found.append(nodes.Node(job.name, {}, env, None, {}))
+        for node in found:
+            error = nodes.failed_build(self.fake, node)
+            if error is None:
+                continue
+            job.scenario = Scenario(["Preparing", "Failed"], [], error, {})
+            for name in job.children + [job.name]:
+                if self.jobs[name].node in (node.name, None):
+                    self.jobs[name].build_log = error["build_log"]
+            return
 
     def output_uri(self, job: str, output: str) -> str:
         return f"azureml://datastores/workspaceblobstore/paths/azureml/{job}/{output}/"

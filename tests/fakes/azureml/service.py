@@ -112,6 +112,17 @@ class FakeAzureML:
         }
 
     # -- scenarios (see the stores for what each does) -------------------
+    @property
+    def execute(self) -> bool:
+        """True: pipeline jobs PUT from now on run for real (:mod:`.executor`)."""
+        return self.jobs.executor is not None
+
+    @execute.setter
+    def execute(self, on: bool) -> None:
+        from tests.fakes.azureml.executor import Executor
+
+        self.jobs.executor = Executor(self.jobs) if on else None
+
     def script(self, job: str | None, **scenario: Any) -> None:
         """Script job ``job`` (None: every job not scripted by name)."""
         self.jobs.script(job, **scenario)
