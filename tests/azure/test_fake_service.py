@@ -415,3 +415,23 @@ def test_jobs_list_and_unknown_job(
     assert [j.name for j in ml_client.jobs.list()] == ["run-b", "run-a"]
     with pytest.raises(ResourceNotFoundError):
         ml_client.jobs.get("nope")
+
+
+def test_executor_cancels_a_node_past_its_timeout(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path, monkeypatch: Any
+) -> None:
+    from azure.ai.ml import load_job
+
+    monkeypatch.setenv("TOY_SIGNAL_FILE", "/dev/null")
+    azureml.execute = True
+    job = load_job(toy_pipeline)
+    job.name = "toy-slow"
+    job.inputs.fail_with = 99  # consume waits 60 s
+    job.jobs["consume"].set_limits(timeout=1)
+    ml_client.jobs.create_or_update(job)
+    azureml.jobs.executor.join(30)
+    assert ml_client.jobs.get("toy-slow").status == "Failed"
+    consume = next(c for c in azureml.jobs.jobs.values() if c.node == "consume")
+    assert consume.status == "Canceled"
+    details = ml_client.jobs._runs_operations.get_run_details(consume.name)
+    assert "limits.timeout of 1 seconds" in details.error.error.message

@@ -24,12 +24,19 @@ from typing import TYPE_CHECKING, Any
 from tests.fakes.azureml import nodes as node_specs
 
 if TYPE_CHECKING:
-    from tests.fakes.azureml.jobs import Job, JobStore
+    from tests.fakes.azureml.jobs import JobStore
+    from tests.fakes.azureml.records import Job
 
 USER_FAILED = (
     "Execution failed. User process 'bash' exited with status code {code}. Please "
     "check log file 'user_logs/std_log.txt' for error details. Error: {tail}"
 )
+# wording ours: the service cancels a node past its limits.timeout
+TIMED_OUT = (
+    "The job was canceled because it ran longer than its limits.timeout "
+    "of {seconds} seconds."
+)
+DURATION = re.compile(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 UPSTREAM = re.compile(r"\$\{\{parent\.jobs\.([^.]+)\.outputs\.([^}]+)\}\}")
 PARENT_INPUT = re.compile(r"\$\{\{parent\.inputs\.([^}]+)\}\}")
 PARENT_OUTPUT = re.compile(r"\$\{\{parent\.outputs\.([^}]+)\}\}")
@@ -44,6 +51,7 @@ class Executor:
         self._owned: set[str] = set()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._canceled: set[str] = set()
+        self._timed_out: set[str] = set()
         self.threads: list[threading.Thread] = []
 
     def owns(self, name: str) -> bool:
@@ -89,6 +97,13 @@ class Executor:
                 if job.name in self._canceled:
                     self._set(child, "Canceled")
                     break
+                if child.name in self._timed_out:
+                    seconds = _timeout_s(by_name[name].binding)
+                    child.error = TIMED_OUT.format(seconds=seconds)
+                    job.scenario.error = {"message": child.error, "step": name}
+                    self._set(child, "Canceled")
+                    self._set(job, "Failed")
+                    return
                 if code != 0:
                     job.scenario.error = {
                         "message": USER_FAILED.format(code=code, tail=tail),
@@ -136,7 +151,7 @@ class Executor:
                 )
             ] = folder
         command = _bind(str(node.spec.get("command", "")), values)
-        code, tail = self._exec(job, child, command, code_dir)
+        code, tail = self._exec(job, child, command, code_dir, node.binding)
         if code == 0:
             for prefix, folder in uploads.items():
                 self._upload(folder, prefix)
@@ -196,7 +211,12 @@ class Executor:
 
     # -- the process ---------------------------------------------------------
     def _exec(
-        self, job: "Job", child: "Job", command: str, cwd: Path
+        self,
+        job: "Job",
+        child: "Job",
+        command: str,
+        cwd: Path,
+        node_binding: dict[str, Any],
     ) -> tuple[int, str]:
         env = dict(os.environ)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -210,6 +230,10 @@ class Executor:
             start_new_session=True,
         )
         self._procs[child.name] = proc
+        timeout = _timeout_s(node_binding)
+        timer = threading.Timer(timeout or 0, self._time_out, (child.name, proc))
+        if timeout:
+            timer.start()
         lines: list[str] = []
         assert proc.stdout is not None
         for raw in proc.stdout:
@@ -219,7 +243,27 @@ class Executor:
             for log_job in (child, job):
                 self.fake.azurite.append(self.fake.container, log_job.log_path, data)
         code = proc.wait()
+        timer.cancel()
         return code, "\n".join(lines[-5:])
+
+    def _time_out(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            self._timed_out.add(name)
+            os.killpg(proc.pid, signal.SIGTERM)
+
+
+def _timeout_s(binding: dict[str, Any]) -> int | None:
+    """A node's ``limits.timeout`` (ISO 8601 as the SDK sends it) in seconds."""
+    value = (binding.get("limits") or {}).get("timeout")
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) or str(value).isdigit():
+        return int(value)
+    match = DURATION.fullmatch(str(value))
+    if not match:
+        return None
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _order(by_name: dict[str, node_specs.Node]) -> list[str]:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from tests.fakes.azureml.nodes import BUILD_LOG
 
 if TYPE_CHECKING:
-    from tests.fakes.azureml.jobs import Job, JobStore
+    from tests.fakes.azureml.jobs import JobStore
+    from tests.fakes.azureml.records import Job
 
 RUN = r"/history(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)"
 
