@@ -104,7 +104,7 @@ def test_a_failed_pipeline_exits_3_naming_the_step_and_its_error(azureml, client
 
     assert raised.value.exit_code == ExitCode.BACKEND == 3
     assert raised.value.message == (
-        "job toy-2 ended Failed in step consume: consume.py: no lines to read"
+        "job toy-2 ended Failed: step consume failed: consume.py: no lines to read"
     )
     assert raised.value.detail.startswith("job page: https://ml.azure.com/runs/toy-2")
 

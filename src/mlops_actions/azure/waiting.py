@@ -13,6 +13,7 @@ outcome is always the state ``jobs.get`` reports, never "the stream ended".
 from __future__ import annotations
 
 import random
+import re
 import signal
 import sys
 import threading
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from mlops_actions.azure import jobs
-from mlops_actions.errors import BackendError, MlopsError
+from mlops_actions.errors import BackendError, MlopsError, UsageError
 from mlops_actions.redact import redact
 
 #: how often the main thread looks at the clock and the signals
@@ -32,6 +33,8 @@ _TICK_S = 0.1
 _CANCEL_WITHIN_S = 5.0
 #: service errors a status poll shrugs off (the client's retries gave up)
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: how Azure ML reports a step's process that exited with status 2
+_REFUSED_INPUT = re.compile(r"exited with (?:status|exit) code 2\b")
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,14 @@ def _outcome(client: Any, ended: jobs.JobState, seconds: float) -> JobOutcome:
     why = jobs.failure(client, ended.name)
     message = f"job {ended.name} ended {ended.state or 'with no state'}"
     if why.failing_step:
-        message += f" in step {why.failing_step}"
+        message += f": step {why.failing_step} failed"
     message += f": {why.error or 'Azure ML gave no error text; see the job page'}"
-    raise BackendError(message, detail=f"job page: {ended.url}" if ended.url else None)
+    page = f"job page: {ended.url}" if ended.url else None
+    if why.failing_step and _REFUSED_INPUT.search(why.error or ""):
+        # exit 2 is a step's way to say its input is wrong (as locally): the
+        # user fixes the input, not the workspace
+        raise UsageError(message, detail=page)
+    raise BackendError(message, detail=page)
 
 
 def _timed_out(client: Any, name: str, timeout_s: float) -> BackendError:

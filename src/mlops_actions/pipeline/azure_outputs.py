@@ -76,14 +76,16 @@ def job_output_source(path: Path) -> dict[str, Any] | None:
 
 def run_record(run: AzureRun) -> RunRecord:
     """``run.json``'s body for an Azure job (written beside its outputs)."""
-    from mlops_actions.azure.jobs import child_jobs, job_state, run_status
+    from mlops_actions.azure.jobs import children, get_state
+    from mlops_actions.pipeline.azure import run_status
 
     client = run.backend.client
-    state = job_state(client, run.run_id)
-    status = run_status(state)
+    status = run_status(get_state(client, run.run_id).state)
     steps = [
-        StepRecord(name=child.name, status=run_status(child), seconds=child.seconds)
-        for child in child_jobs(client, run.run_id)
+        StepRecord(
+            name=child.display_name or child.name, status=run_status(child.state)
+        )
+        for child in children(client, run.run_id)
     ]
     outputs = run.outputs() if status == "completed" else {}
     metrics = find_metrics(outputs)
