@@ -1,0 +1,134 @@
+"""Environments on Azure ML: content versions, idempotent registration and
+failed image builds reported with their log's URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_actions.azure.environments import (
+    environment_build_error,
+    environment_key,
+    environment_version,
+)
+from mlops_actions.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+CONDA = "name: e\ndependencies:\n  - python=3.11\n  - pip:\n    - numpy==2.4.6\n"
+
+
+def _env(folder: Path, version: str = "1", conda: str = CONDA, **extra: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conda.yml").write_text(conda)
+    lines = [
+        "name: mlops-cpu",
+        f'version: "{version}"',
+        "image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20260514.v1",
+        "conda_file: conda.yml",
+        *(f"{k}: {v}" for k, v in extra.items()),
+    ]
+    (folder / "environment.yml").write_text("\n".join(lines) + "\n")
+    return folder / "environment.yml"
+
+
+def test_version_ignores_the_version_field_and_where_the_files_are(tmp_path):
+    one = _env(tmp_path / "a", version="1")
+    two = _env(tmp_path / "b", version="7")
+    name, version = environment_version(f"file:{one.name}", one.parent)
+    assert (name, version) == environment_version(str(two), tmp_path)
+    assert name == "mlops-cpu" and len(version) == 16
+
+
+def test_a_changed_conda_file_or_image_is_a_new_version(tmp_path):
+    base = environment_version(str(_env(tmp_path / "a")), tmp_path)[1]
+    pin = _env(tmp_path / "b", conda=CONDA.replace("2.4.6", "2.4.7"))
+    assert environment_version(str(pin), tmp_path)[1] != base
+    tagged = _env(tmp_path / "c", description="other")
+    assert environment_version(str(tagged), tmp_path)[1] != base
+
+
+def test_a_build_context_is_hashed_file_by_file(tmp_path):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    raw = {"name": "built", "build": {"path": "ctx"}}
+    before = environment_version(raw, tmp_path)[1]
+    (context / "requirements.txt").write_text("numpy==2.4.6\n")
+    assert environment_version(raw, tmp_path)[1] != before
+
+
+def test_missing_conda_file_and_build_context_name_the_field(tmp_path):
+    with pytest.raises(UsageError, match="conda_file .*nope.yml"):
+        environment_version({"image": "x", "conda_file": "nope.yml"}, tmp_path)
+    with pytest.raises(UsageError, match="build.path .* is not a folder"):
+        environment_version({"build": {"path": "nowhere"}}, tmp_path)
+
+
+def test_the_reference_environments_have_stable_versions():
+    folder = ROOT / "environments" / "cpu"
+    first = environment_version("file:environment.yml", folder)
+    assert first == environment_version("environment.yml", folder)
+    assert first[0] == "mlops-cpu"
+
+
+def test_keys_tell_apart_the_same_text_in_different_folders(tmp_path):
+    ref = "file:../env/environment.yml"
+    assert environment_key(ref, tmp_path / "a" / "x") != environment_key(
+        ref, tmp_path / "b" / "x"
+    )
+    assert environment_key("azureml:mlops-cpu@latest", tmp_path) == (
+        "azureml:mlops-cpu@latest"
+    )
+
+
+LOG = (
+    "https://acrtask.blob.core.windows.net/c/logs/cb9u/rawtext.log"
+    "?sv=2024-01-01&sig=SECRETSIGNATURE"
+)
+
+
+def test_a_failed_build_names_the_log_and_hides_the_signature():
+    error = {
+        "error": {
+            "code": "UserError",
+            "message": f"Image build failed. Build log: {LOG}",
+        }
+    }
+    line = environment_build_error(error, step="train")
+    assert line == (
+        "environment image build failed for step train: Image build failed; "
+        "build log: https://acrtask.blob.core.windows.net/c/logs/cb9u/rawtext.log"
+        "?sv=2024-01-01&sig=***"
+    )
+    assert "\n" not in line
+
+
+def test_a_failed_preparing_phase_points_at_the_image_build_log_file():
+    logs = {
+        "azureml-logs/20_image_build_log.txt": "https://127.0.0.1:1/l.txt?sig=abc",
+        "user_logs/std_log.txt": "https://127.0.0.1:1/std.txt",
+    }
+    line = environment_build_error(
+        {"code": "ImageBuildFailure", "message": "Failed to build the image."},
+        log_files=logs,
+    )
+    assert line == (
+        "environment image build failed: Failed to build the image; "
+        "build log: https://127.0.0.1:1/l.txt?sig=***"
+    )
+
+
+def test_without_a_log_the_studio_page_is_given():
+    line = environment_build_error(
+        "Failed building the Environment.", run_url="https://ml.azure.com/runs/j1"
+    )
+    assert line == (
+        "environment image build failed: Failed building the Environment; "
+        "build log: https://ml.azure.com/runs/j1"
+    )
+
+
+def test_other_failures_are_no_build_error():
+    assert environment_build_error({"code": "UserError", "message": "exit 1"}) is None
+    assert environment_build_error(None) is None
