@@ -132,3 +132,69 @@ def test_without_a_log_the_studio_page_is_given():
 def test_other_failures_are_no_build_error():
     assert environment_build_error({"code": "UserError", "message": "exit 1"}) is None
     assert environment_build_error(None) is None
+
+
+# -- against the fake Azure ML service ---------------------------------------
+def test_an_environment_registered_twice_is_one_version(azureml, ml_client, tmp_path):
+    from mlops_actions.azure.environments import register_environments
+
+    env = _env(tmp_path / "environments" / "cpu")
+    uses = [("file:environment.yml", env.parent), (str(env), tmp_path)]
+    first = register_environments(ml_client, uses)
+    name, version = environment_version(str(env), tmp_path)
+    assert first == {env.resolve().as_posix(): f"azureml:mlops-cpu:{version}"}
+    puts = azureml.calls("PUT", r"/environments/mlops-cpu/versions/")
+    assert [c["path"].rsplit("/", 1)[-1] for c in puts] == [version]
+    stored = azureml.assets.version("environments", "mlops-cpu", version)
+    assert "numpy==2.4.6" in stored["properties"]["condaFile"]
+
+    assert register_environments(ml_client, uses) == first
+    assert len(azureml.calls("PUT", r"/environments/")) == 1
+    assert (
+        len(azureml.calls("GET", rf"/environments/mlops-cpu/versions/{version}$")) == 2
+    )
+
+
+def test_a_changed_conda_file_registers_a_new_version(azureml, ml_client, tmp_path):
+    from mlops_actions.azure.environments import register_environment
+
+    env = _env(tmp_path / "e")
+    before = register_environment(ml_client, "environment.yml", env.parent)
+    (env.parent / "conda.yml").write_text(CONDA.replace("2.4.6", "2.4.7"))
+    after = register_environment(ml_client, "environment.yml", env.parent)
+    assert before != after and after.startswith("azureml:mlops-cpu:")
+    assert len(azureml.calls("PUT", r"/environments/mlops-cpu/versions/")) == 2
+
+
+def test_registered_references_are_left_alone(azureml, ml_client, tmp_path):
+    from mlops_actions.azure.environments import register_environments
+
+    ref = "azureml:AzureML-sklearn-1.5@latest"
+    assert register_environments(ml_client, [(ref, tmp_path)]) == {ref: ref}
+    assert not azureml.calls("PUT", r"/environments/")
+
+
+def test_a_build_context_is_uploaded_once(azureml, ml_client, tmp_path):
+    from mlops_actions.azure.environments import register_environment
+
+    context = tmp_path / "docker"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    raw = {"name": "built", "build": {"path": "docker"}}
+    ref = register_environment(ml_client, raw, tmp_path)
+    blobs = azureml.azurite.list(azureml.container)
+    assert [b for b in blobs if b.endswith("/Dockerfile")]
+    assert register_environment(ml_client, raw, tmp_path) == ref
+    assert azureml.azurite.list(azureml.container) == blobs
+    assert len(azureml.calls("PUT", r"/environments/built/versions/")) == 1
+
+
+def test_the_pipeline_lists_each_components_environment():
+    from mlops_actions.azure.environments import environment_key, pipeline_environments
+
+    uses = pipeline_environments(ROOT / "pipelines" / "pipeline.yml")
+    keys = {environment_key(raw, base) for raw, base in uses}
+    assert keys == {
+        (ROOT / "environments" / kind / "environment.yml").as_posix()
+        for kind in ("cpu", "gpu")
+    }

@@ -85,3 +85,72 @@ def test_references_parse(ref, expected):
 def test_bad_references_say_what_to_write(ref, message):
     with pytest.raises(UsageError, match=message):
         parse_reference(ref)
+
+
+# -- against the fake Azure ML service, uploads in Azurite --------------------
+def _blobs(azureml, container: str | None = None) -> list[str]:
+    return azureml.azurite.list(container or azureml.container)
+
+
+def test_registering_the_same_data_twice_is_one_version_and_one_upload(
+    azureml, ml_client, tmp_path
+):
+    from mlops_actions.data.azure import register_data
+
+    folder = _tree(tmp_path / "penguins", {"a.csv": b"x\n1\n", "b/c.csv": b"y\n2\n"})
+    first = register_data(ml_client, folder, "penguins")
+    version = content_version(folder)
+    assert (first.uploaded, first.asset.version) == (True, version)
+    assert first.asset.type == "uri_folder"
+    assert first.asset.datastore == "workspaceblobstore"
+    landed = _blobs(azureml)
+    assert sorted(b.rsplit("/", 2)[-2] + "/" + b.rsplit("/", 1)[-1] for b in landed
+                  if b.endswith(".csv")) == ["b/c.csv", "penguins/a.csv"]  # fmt: skip
+    puts = len(azureml.calls("PUT", r"/data/penguins/versions/"))
+
+    again = register_data(ml_client, _tree(tmp_path / "copy", {
+        "b/c.csv": b"y\n2\n", "a.csv": b"x\n1\n"}), "penguins")  # fmt: skip
+    assert (again.uploaded, again.asset.version) == (False, version)
+    assert _blobs(azureml) == landed
+    assert len(azureml.calls("PUT", r"/data/penguins/versions/")) == puts == 1
+    assert not azureml.calls("POST", r"/datastores/.*/listSecrets$")[1:]
+
+
+def test_latest_resolves_to_the_newest_version(azureml, ml_client, tmp_path):
+    from mlops_actions.data.azure import list_data, resolve_data_input, show_data
+
+    old = register_data_file(ml_client, tmp_path / "v1.csv", b"a\n1\n")
+    new = register_data_file(ml_client, tmp_path / "v2.csv", b"a\n2\n")
+    assert old != new
+    assert resolve_data_input(ml_client, "azureml:sample@latest") == ("sample", new)
+    assert resolve_data_input(ml_client, f"azureml:sample:{old}") == ("sample", old)
+    shown = show_data(ml_client, "sample")
+    assert (shown.version, shown.type) == (new, "uri_file")
+    assert shown.uri.endswith("/v2.csv")
+    assert [a.version for a in list_data(ml_client, "sample")] == [new, old]
+    assert [(a.name, a.version) for a in list_data(ml_client)] == [("sample", new)]
+
+
+def register_data_file(client, path: Path, data: bytes) -> str:
+    from mlops_actions.data.azure import register_data
+
+    path.write_bytes(data)
+    return register_data(client, path, "sample").asset.version
+
+
+def test_a_version_that_does_not_exist_says_how_to_find_one(azureml, ml_client):
+    from mlops_actions.data.azure import resolve_data_input
+
+    with pytest.raises(UsageError, match=r"data asset sample:0 does not exist"):
+        resolve_data_input(ml_client, "azureml:sample:0")
+    with pytest.raises(UsageError, match=r"add a version \(azureml:sample:V\)"):
+        resolve_data_input(ml_client, "azureml:sample")
+
+
+def test_an_unknown_datastore_is_named(azureml, ml_client, tmp_path):
+    from mlops_actions.data.azure import register_data
+
+    (tmp_path / "x.csv").write_bytes(b"1")
+    with pytest.raises(UsageError, match="--datastore nope: no such datastore"):
+        register_data(ml_client, tmp_path / "x.csv", "x", datastore="nope")
+    assert not azureml.calls("PUT", r"/data/")
