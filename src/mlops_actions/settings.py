@@ -14,6 +14,17 @@ ENV_BACKEND = "MLOPS_BACKEND"
 ENV_DEBUG = "MLOPS_DEBUG"
 #: Root of local state (runs, step cache, MLflow database).
 ENV_HOME = "MLOPS_HOME"
+#: The project config (``mlops.yaml`` in the working directory by default).
+ENV_CONFIG = "MLOPS_CONFIG"
+#: The Azure ML workspace and how to sign in to it (see ``mlops_actions.project``).
+ENV_AZURE_SUBSCRIPTION_ID = "MLOPS_AZURE_SUBSCRIPTION_ID"
+ENV_AZURE_RESOURCE_GROUP = "MLOPS_AZURE_RESOURCE_GROUP"
+ENV_AZURE_WORKSPACE = "MLOPS_AZURE_WORKSPACE"
+ENV_AZURE_TENANT_ID = "MLOPS_AZURE_TENANT_ID"
+ENV_AZURE_CLIENT_ID = "MLOPS_AZURE_CLIENT_ID"
+ENV_AZURE_CLOUD = "MLOPS_AZURE_CLOUD"
+ENV_AZURE_CLOUD_METADATA = "MLOPS_AZURE_CLOUD_METADATA"
+ENV_AZURE_AUTH = "MLOPS_AZURE_AUTH"
 
 #: MLOPS_* variables that are no option's env var, and what reads each. An
 #: action may pass these in ``env:``; any other MLOPS_* name must be read by an
@@ -30,6 +41,19 @@ NOT_OPTIONS = {
     "MLOPS_PIPELINE_RUN_ID": "set by the local runner for each step: the run id",
     "MLOPS_STEP": "set by the local runner for each step: the step's name",
     "MLOPS_WORKDIR": "set by the local runner for each step: where mlops ran",
+    ENV_CONFIG: "the CLI: the project config file (default ./mlops.yaml)",
+    ENV_AZURE_SUBSCRIPTION_ID: "the azure backend: the workspace's subscription id",
+    ENV_AZURE_RESOURCE_GROUP: "the azure backend: the workspace's resource group",
+    ENV_AZURE_WORKSPACE: "the azure backend: the Azure ML workspace name",
+    ENV_AZURE_TENANT_ID: "the azure backend: Entra ID tenant for OIDC sign-in",
+    ENV_AZURE_CLIENT_ID: (
+        "the azure backend: app (client) id with a federated credential for OIDC"
+    ),
+    ENV_AZURE_CLOUD: "the azure backend: cloud name (AzureCloud, AzureChinaCloud...)",
+    ENV_AZURE_CLOUD_METADATA: (
+        "the azure backend: a custom cloud's endpoints, as a JSON object"
+    ),
+    ENV_AZURE_AUTH: "the azure backend: sign-in (auto, cli, oidc or default)",
 }
 
 BACKENDS = ("local", "azure")
