@@ -198,3 +198,17 @@ def test_the_pipeline_lists_each_components_environment():
         (ROOT / "environments" / kind / "environment.yml").as_posix()
         for kind in ("cpu", "gpu")
     }
+
+
+def test_a_refused_registration_is_one_line(azureml, ml_client, tmp_path):
+    from mlops_actions.azure.environments import register_environment
+    from mlops_actions.errors import BackendError
+
+    env = _env(tmp_path / "e")
+    azureml.fail("PUT", r"/environments/mlops-cpu/versions/", 400)
+    with pytest.raises(BackendError) as failed:
+        register_environment(ml_client, "environment.yml", env.parent)
+    assert failed.value.message.startswith(
+        "Azure ML refused registering environment mlops-cpu:"
+    )
+    assert "\n" not in failed.value.message

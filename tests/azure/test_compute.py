@@ -110,3 +110,16 @@ def test_create_compute_without_a_config_entry_names_the_key(azureml, ml_client)
     with pytest.raises(UsageError, match="mlops.yaml azure.compute.big-gpu is not"):
         check_computes(ml_client, ["big-gpu"], {}, create=True)
     assert not azureml.calls("PUT", r"/computes/")
+
+
+def test_the_project_config_model_drives_creation(azureml, ml_client):
+    from mlops_actions.azure.compute import check_computes
+    from mlops_actions.project import Compute
+
+    config = {"cpu-small": Compute(size="Standard_DS3_v2", max_nodes=2)}
+    assert check_computes(ml_client, ["cpu-small"], config, create=True) == []
+    (put,) = azureml.calls("PUT", r"/computes/cpu-small$")
+    inner = put["body"]["properties"]["properties"]
+    assert (inner["vmSize"], inner["vmPriority"]) == ("Standard_DS3_v2", "Dedicated")
+    assert inner["scaleSettings"]["minNodeCount"] == 0
+    assert inner["scaleSettings"]["maxNodeCount"] == 2

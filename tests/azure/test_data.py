@@ -154,3 +154,39 @@ def test_an_unknown_datastore_is_named(azureml, ml_client, tmp_path):
     with pytest.raises(UsageError, match="--datastore nope: no such datastore"):
         register_data(ml_client, tmp_path / "x.csv", "x", datastore="nope")
     assert not azureml.calls("PUT", r"/data/")
+
+
+def test_a_named_adls_gen2_datastore_is_the_one_written_to(
+    azureml, ml_client, tmp_path
+):
+    from mlops_actions.data.azure import register_data
+    from mlops_actions.errors import BackendError
+
+    azureml.add_datastore("lake", type="AzureDataLakeGen2", container="lakefs")
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"a\n1\n")
+    # Azurite serves no ADLS Gen2 (dfs) API, so the upload azure-ai-ml sends to
+    # https://devstoreaccount1.dfs.localhost:PORT/lakefs is refused there: what
+    # is shown is that the named datastore, not the default, is the one used,
+    # and that the refusal is one line naming the asset.
+    with pytest.raises(BackendError) as failed:
+        register_data(ml_client, path, "rows", datastore="lake")
+    assert failed.value.message.startswith(
+        f"Azure ML refused registering data asset rows:{content_version(path)}: "
+    )
+    assert "\n" not in failed.value.message
+    assert azureml.calls("GET", r"/datastores/lake$")
+    assert azureml.calls("POST", r"/datastores/lake/listSecrets$")
+    assert not azureml.calls("POST", r"/datastores/workspaceblobstore/listSecrets$")
+    assert not [b for b in _blobs(azureml) if b.endswith("rows.csv")]
+    assert not azureml.calls("PUT", r"/data/rows/")
+
+
+def test_a_service_error_is_one_line_naming_the_asset(azureml, ml_client, tmp_path):
+    from mlops_actions.data.azure import register_data
+    from mlops_actions.errors import BackendError
+
+    (tmp_path / "x.csv").write_bytes(b"1")
+    azureml.fail("PUT", r"/data/x/versions/", 400)
+    with pytest.raises(BackendError, match=r"^Azure ML refused registering data"):
+        register_data(ml_client, tmp_path / "x.csv", "x")
