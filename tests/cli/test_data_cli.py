@@ -109,3 +109,16 @@ def test_show_of_an_unknown_asset_exits_2(mlops, workspace):
     )
     assert result.code == 2
     assert (result.out, result.err) == (f"::error::{message}\n", f"error: {message}\n")
+
+
+def test_the_project_configs_datastore_is_the_default(mlops, workspace, tmp_path):
+    workspace.add_datastore("curated", container="curated-data")
+    (tmp_path / "mlops.yaml").write_text("azure:\n  datastore: curated\n")
+    (tmp_path / "rows.csv").write_text("a\n1\n")
+    result = mlops("data", "register", "rows.csv", "--name", "rows", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["datastore"] == "curated"
+    assert [b for b in workspace.azurite.list("curated-data") if b.endswith("rows.csv")]
+    assert not [
+        b for b in workspace.azurite.list(workspace.container) if b.endswith("rows.csv")
+    ]

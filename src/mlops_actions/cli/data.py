@@ -26,6 +26,11 @@ def data() -> None:
 
 def _client(ctx: click.Context) -> Any:
     """The workspace's MLClient; data assets exist on Azure ML only."""
+    return _connect(ctx)[0]
+
+
+def _connect(ctx: click.Context) -> tuple[Any, Any]:
+    """(MLClient, project config): the config also names the datastore."""
     if ctx.obj.backend != "azure":
         raise UsageError(
             "data assets are an Azure ML feature: pass --backend azure (or set "
@@ -33,8 +38,10 @@ def _client(ctx: click.Context) -> Any:
         )
     from mlops_actions.azure.client import ml_client
     from mlops_actions.azure.workspace import resolve_workspace
+    from mlops_actions.project import load_project
 
-    return ml_client(resolve_workspace())
+    project = load_project()
+    return ml_client(resolve_workspace(project=project)), project
 
 
 @data.command()
@@ -44,7 +51,8 @@ def _client(ctx: click.Context) -> Any:
     "--datastore",
     metavar="NAME",
     show_envvar=True,
-    help="A Blob or ADLS Gen2 datastore [default: the workspace's default].",
+    help="A Blob or ADLS Gen2 datastore [default: mlops.yaml azure.datastore, "
+    "else the workspace's default].",
 )
 @click.option(
     "--type",
@@ -76,11 +84,12 @@ def register(
     from mlops_actions import gha
     from mlops_actions.data.azure import register_data
 
+    client, project = _connect(ctx)
     done = register_data(
-        _client(ctx),
+        client,
         path,
         name,
-        datastore=datastore,
+        datastore=datastore or project.azure.datastore,
         type=kind,
         description=description,
     )
