@@ -212,3 +212,25 @@ def test_a_refused_registration_is_one_line(azureml, ml_client, tmp_path):
         "Azure ML refused registering environment mlops-cpu:"
     )
     assert "\n" not in failed.value.message
+
+
+def test_a_failed_node_in_run_details_names_environment_and_log():
+    log = "https://127.0.0.1:9/c/environment-builds/mlops-gpu/ab/build.log?sig=xyz"
+    details = {
+        "error": {
+            "error": {
+                "code": "UserError",
+                "message": "Image build failed for environment mlops-gpu:ab. For "
+                f"more details, check the image build log: {log}",
+            }
+        },
+        "logFiles": {"azureml-logs/20_image_build_log.txt": log},
+    }
+    line = environment_build_error(
+        details["error"], log_files=details["logFiles"], step="train"
+    )
+    assert line == (
+        "environment image build failed for step train: Image build failed for "
+        "environment mlops-gpu:ab; build log: "
+        "https://127.0.0.1:9/c/environment-builds/mlops-gpu/ab/build.log?sig=***"
+    )

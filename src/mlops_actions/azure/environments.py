@@ -34,6 +34,7 @@ _BUILD_FAILED = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"https?://[^\s'\"<>]+")
+_LOG_WORDS = re.compile(r"\bbuild log\b|for more details", re.IGNORECASE)
 #: The run's log that holds the image build (``azureml-logs/20_image_build_log.txt``).
 _BUILD_LOG_NAME = re.compile(r"image_build_log|imagebuild|build\.log$", re.IGNORECASE)
 
@@ -201,12 +202,19 @@ def environment_build_error(
     if url is None:
         any_url = _URL.search(message)
         url = any_url.group(0).rstrip(".,;") if any_url else run_url
-    first = message.strip().splitlines()[0] if message.strip() else code
-    first = re.sub(r"[\s.,;]*build log\b.*$", "", first, flags=re.IGNORECASE)
-    first = _URL.sub("", first).rstrip(" :.") or "image build failed"
+    first = _reason(message) or code or "image build failed"
     where = f" for step {step}" if step else ""
     log = f"; build log: {redact(url)}" if url else "; no build log URL was given"
     return redact(f"environment image build failed{where}: {first}{log}")
+
+
+def _reason(message: str) -> str:
+    """The message's first line without the sentences that point at a log
+    (the URL is given once, at the end of our line)."""
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    sentences = re.split(r"(?<=[.;])\s+", line)
+    kept = [s for s in sentences if not (_URL.search(s) or _LOG_WORDS.search(s))]
+    return " ".join(kept).rstrip(" :.;")
 
 
 def _code_and_message(error: Mapping[str, Any] | str | None) -> tuple[str, str]:
