@@ -1,4 +1,5 @@
-"""Versioned assets, datastores and computes of the fake Azure ML workspace.
+"""Versioned assets of the fake Azure ML workspace: models, data, environments,
+codes and components.
 
 Shapes follow azure-ai-ml's generated ARM models (``_restclient``): every
 resource has ``id``, ``name``, ``type``, ``properties`` and ``systemData``.
@@ -13,7 +14,7 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.azurite import ACCOUNT, KEY
+from tests.fakes.azurite import ACCOUNT
 
 if TYPE_CHECKING:
     from tests.fakes.azureml.service import FakeAzureML
@@ -22,7 +23,6 @@ KINDS = ("models", "data", "environments", "codes", "components")
 ASSET_NAME = r"(?P<kind>models|data|environments|codes|components)/(?P<name>[^/]+)"
 # what a PUT may change on an existing version, per kind
 MUTABLE = {"models": {"tags", "description", "stage", "isArchived"}}
-PAGE = 20
 
 
 def now() -> str:
@@ -35,8 +35,6 @@ class AssetStore:
         self.fake = fake
         # kind -> name -> {"container": shape, "versions": {version: shape}}
         self.assets: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
-        self.datastores: dict[str, dict[str, Any]] = {}
-        self.computes: dict[str, dict[str, Any]] = {}
         # (name, version) -> {"state": ..., "log_url": ...}
         self.builds: dict[tuple[str, str], dict[str, Any]] = {}
         self._tick = 0
@@ -54,19 +52,9 @@ class AssetStore:
         route("GET", rf"/{ASSET_NAME}", self.get_container)
         route("PUT", rf"/{ASSET_NAME}", self.put_container)
         route("GET", r"/(?P<kind>models|data|environments|codes|components)", self.list)
-        route("GET", r"/datastores", self.list_datastores)
-        route("GET", r"/datastores/(?P<name>[^/]+)", self.get_datastore)
-        route("POST", r"/datastores/(?P<name>[^/]+)/listSecrets", self.secrets)
-        route("GET", r"/computes", self.list_computes)
-        route("GET", r"/computes/(?P<name>[^/]+)", self.get_compute)
-        route("PUT", r"/computes/(?P<name>[^/]+)", self.put_compute)
 
     def seed(self) -> None:
-        """What a new workspace has: its blob datastore, two clusters, a
-        curated environment the toy components name."""
-        self.add_datastore("workspaceblobstore", container=self.fake.container)
-        self.add_compute("cpu-cluster", vm_size="STANDARD_DS3_V2", max_nodes=4)
-        self.add_compute("gpu-cluster", vm_size="STANDARD_NC6S_V3", max_nodes=2)
+        """The curated environment the toy components name."""
         self.add_version(
             "environments",
             "AzureML-sklearn-1.5",
@@ -220,18 +208,7 @@ class AssetStore:
             versions.sort(key=lambda v: v["systemData"]["createdAt"])
         if "$top" in query:
             versions = versions[: int(query["$top"])]
-        return 200, self._page(versions, query, f"{kind}/{name}/versions"), {}
-
-    def _page(self, items: list[Any], query: dict[str, str], what: str) -> Any:
-        skip = int(query.get("$skip", "0"))
-        page = {"value": items[skip : skip + PAGE]}
-        if skip + PAGE < len(items):
-            rest = "&".join(f"{k}={v}" for k, v in query.items() if k != "$skip")
-            page["nextLink"] = (
-                f"{self.fake.base_url}{self.fake.arm_id}/{what}?{rest}"
-                f"&$skip={skip + PAGE}"
-            )
-        return page
+        return 200, self.fake.page(versions, query, f"{kind}/{name}/versions"), {}
 
     def get_container(self, kind: str, name: str, **_: Any):
         entry = self.assets[kind].get(name)
@@ -256,149 +233,13 @@ class AssetStore:
 
     def list(self, kind: str, query: dict[str, str], **_: Any):
         items = [e["container"] for e in self.assets[kind].values()]
-        return 200, self._page(items, query, kind), {}
+        return 200, self.fake.page(items, query, kind), {}
 
     # -- environment builds ----------------------------------------------
     def environment_build(
         self, name: str, version: str, state: str = "Failed", log_url: str = ""
     ) -> None:
         self.builds[(name, version)] = {"state": state, "log_url": log_url}
-
-    # -- datastores ------------------------------------------------------
-    def add_datastore(
-        self,
-        name: str,
-        type: str = "AzureBlob",
-        container: str | None = None,
-        default: bool | None = None,
-    ) -> dict[str, Any]:
-        container = container or f"ds-{name.lower().replace('_', '-')}"[:63]
-        self.fake.azurite.create_container(container)
-        props: dict[str, Any] = {
-            "datastoreType": type,
-            "accountName": ACCOUNT,
-            "endpoint": f"localhost:{self.fake.azurite.port}",
-            "protocol": "https",
-            "credentials": {"credentialsType": "AccountKey"},
-            "isDefault": not self.datastores if default is None else default,
-            "description": None,
-            "tags": {},
-            "properties": {},
-            "serviceDataAccessAuthIdentity": "None",
-        }
-        props["filesystem" if type == "AzureDataLakeGen2" else "containerName"] = (
-            container
-        )
-        shape = {
-            "id": self.fake.resource_id("datastores", name),
-            "name": name,
-            "type": "Microsoft.MachineLearningServices/workspaces/datastores",
-            "properties": props,
-            "systemData": self.fake.system_data(now()),
-        }
-        self.datastores[name] = shape
-        return shape
-
-    def list_datastores(self, query: dict[str, str], **_: Any):
-        items = list(self.datastores.values())
-        if "isDefault" in query:
-            wanted = query["isDefault"].lower() == "true"
-            items = [d for d in items if d["properties"]["isDefault"] == wanted]
-        return 200, self._page(items, query, "datastores"), {}
-
-    def get_datastore(self, name: str, **_: Any):
-        if name not in self.datastores:
-            return self.fake.not_found(f"Datastore {name}")
-        return 200, self.datastores[name], {}
-
-    def secrets(self, name: str, body: Any, **_: Any):
-        if name not in self.datastores:
-            return self.fake.not_found(f"Datastore {name}")
-        if not (body or {}).get("expirableSecret"):
-            return 200, {"secretsType": "AccountKey", "key": KEY}, {}
-        # what the SDK asks for since 1.18: a short-lived SAS, not the key
-        props = self.datastores[name]["properties"]
-        container = props.get("containerName") or props.get("filesystem")
-        token = self.fake.azurite.container_sas(container, hours=1)
-        return 200, {"secretsType": "Sas", "sasToken": token}, {}
-
-    # -- computes --------------------------------------------------------
-    def add_compute(
-        self,
-        name: str,
-        vm_size: str = "STANDARD_DS3_V2",
-        min_nodes: int = 0,
-        max_nodes: int = 4,
-        idle_s: int = 120,
-        priority: str = "Dedicated",
-    ) -> dict[str, Any]:
-        inner = {
-            "vmSize": vm_size,
-            "vmPriority": priority,
-            "osType": "Linux",
-            "scaleSettings": {
-                "minNodeCount": min_nodes,
-                "maxNodeCount": max_nodes,
-                "nodeIdleTimeBeforeScaleDown": f"PT{idle_s}S",
-            },
-        }
-        return self._store_compute(name, {"properties": inner})
-
-    def _store_compute(self, name: str, props: dict[str, Any]) -> dict[str, Any]:
-        inner = dict(props.get("properties") or {})
-        inner.update(
-            currentNodeCount=0,
-            targetNodeCount=0,
-            allocationState="Steady",
-            nodeStateCounts={
-                "idleNodeCount": 0,
-                "runningNodeCount": 0,
-                "preparingNodeCount": 0,
-                "unusableNodeCount": 0,
-                "leavingNodeCount": 0,
-                "preemptedNodeCount": 0,
-            },
-        )
-        inner.setdefault("osType", "Linux")
-        inner.setdefault("vmPriority", "Dedicated")
-        shape = {
-            "id": self.fake.resource_id("computes", name),
-            "name": name,
-            "type": "Microsoft.MachineLearningServices/workspaces/computes",
-            "location": "westeurope",
-            "properties": {
-                "computeType": props.get("computeType", "AmlCompute"),
-                "computeLocation": "westeurope",
-                "description": props.get("description"),
-                "provisioningState": "Succeeded",
-                "isAttachedCompute": False,
-                "disableLocalAuth": True,
-                "properties": inner,
-            },
-            "systemData": self.fake.system_data(now()),
-        }
-        self.computes[name] = shape
-        return shape
-
-    def list_computes(self, query: dict[str, str], **_: Any):
-        return 200, self._page(list(self.computes.values()), query, "computes"), {}
-
-    def get_compute(self, name: str, **_: Any):
-        if name not in self.computes:
-            return self.fake.error(
-                404,
-                "ResourceNotFound",
-                f"The Resource 'Microsoft.MachineLearningServices/workspaces/"
-                f"{self.fake.workspace}/computes/{name}' under resource group "
-                f"'{self.fake.resource_group}' was not found.",
-            )
-        return 200, self.computes[name], {}
-
-    def put_compute(self, name: str, body: Any, **_: Any):
-        with self.fake.lock:
-            existed = name in self.computes
-            shape = self._store_compute(name, (body or {}).get("properties") or {})
-        return (200 if existed else 201), shape, self.fake.operation()
 
 
 def _tags_match(version: dict[str, Any], expression: str) -> bool:

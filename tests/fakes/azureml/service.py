@@ -3,9 +3,23 @@
 The real azure-ai-ml client talks to it over real sockets through a custom
 cloud (:attr:`FakeAzureML.cloud_metadata`); every URL it hands out (discovery,
 SAS uploads, logs, outputs) points at this server or at Azurite. State lives
-in :mod:`.assets` (assets, datastores, computes) and :mod:`.jobs` (jobs,
-scenarios, run history). Requests are recorded without their headers, so no
-token ever lands in the log.
+in :mod:`.assets` (versioned assets), :mod:`.workspace` (the workspace,
+datastores, computes) and :mod:`.jobs` (jobs, scenarios; run history in
+:mod:`.history`). Requests are recorded without their headers, so no token
+ever lands in the log.
+
+What a test can do (``azureml`` fixture, :mod:`.fixtures`):
+
+- ``script(job_or_None, statuses=[...], logs=[...], error={"message", "step"},
+  outputs={name: {path: bytes}})``: one status per GET of the job (ARM or run
+  history), the last one stays; logs grow in ``user_logs/std_log.txt``;
+  outputs land in Azurite at ``azureml/{job}/{output}/`` on Completed.
+  Unscripted jobs: Running, Running, Completed.
+- ``stuck(job)``, ``break_stream(job)``, ``fail(method, path_regex, status,
+  times=, headers=)``, ``environment_build(name, version, state=, log_url=)``,
+  ``add_datastore(name, type=)``, ``add_compute(name, ...)``.
+- ``execute = True``: pipeline jobs run for real (:mod:`.executor`).
+- ``requests``, ``calls(method, path_regex)``, ``job(name)``.
 """
 
 from __future__ import annotations
@@ -14,16 +28,17 @@ import json
 import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakes.azureml import assets, jobs
-from tests.fakes.azurite import ACCOUNT, Azurite
+from tests.fakes.azureml import assets, jobs, server
+from tests.fakes.azureml.workspace import WorkspaceStore
+from tests.fakes.azurite import Azurite
 from tests.fakes.tls import Authority
 
 PROVIDER = "Microsoft.MachineLearningServices"
 Answer = "tuple[int, Any, dict[str, str]]"
+PAGE_SIZE = 20
 Route = tuple[str, "re.Pattern[str]", Callable[..., Any]]
 
 
@@ -48,7 +63,7 @@ class FakeAzureML:
         self.lock = threading.RLock()
         self._failures: list[dict[str, Any]] = []
         self.operations: dict[str, dict[str, Any]] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), server.handler(self))
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.server.socket = authority.server_context().wrap_socket(
@@ -60,15 +75,17 @@ class FakeAzureML:
         self.container = f"azureml-blobstore-{self.workspace_guid[:8]}"
         self.assets = assets.AssetStore(self)
         self.jobs = jobs.JobStore(self)
+        self.workspace_store = WorkspaceStore(self)
         self.routes: list[Route] = []
-        self.route("GET", r"", self._get_workspace)
         self.route("GET", r"/operations/(?P<op>[^/]+)", self._get_operation)
         self.assets.add_routes()
+        self.workspace_store.add_routes()
         self.jobs.add_routes()
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "FakeAzureML":
         self.azurite.create_container(self.container)
+        self.workspace_store.seed()
         self.assets.seed()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -109,6 +126,17 @@ class FakeAzureML:
         }
 
     # -- scenarios (see the stores for what each does) -------------------
+    @property
+    def execute(self) -> bool:
+        """True: pipeline jobs PUT from now on run for real (:mod:`.executor`)."""
+        return self.jobs.executor is not None
+
+    @execute.setter
+    def execute(self, on: bool) -> None:
+        from tests.fakes.azureml.executor import Executor
+
+        self.jobs.executor = Executor(self.jobs) if on else None
+
     def script(self, job: str | None, **scenario: Any) -> None:
         """Script job ``job`` (None: every job not scripted by name)."""
         self.jobs.script(job, **scenario)
@@ -123,10 +151,10 @@ class FakeAzureML:
         self.assets.environment_build(name, version, **build)
 
     def add_datastore(self, name: str, **kw: Any) -> dict[str, Any]:
-        return self.assets.add_datastore(name, **kw)
+        return self.workspace_store.add_datastore(name, **kw)
 
     def add_compute(self, name: str, **kw: Any) -> dict[str, Any]:
-        return self.assets.add_compute(name, **kw)
+        return self.workspace_store.add_compute(name, **kw)
 
     def job(self, name: str) -> Any:
         """The stored job (``.status``, ``.shape``, ``.children``)."""
@@ -200,52 +228,20 @@ class FakeAzureML:
         url = f"{self.base_url}{self.arm_id}/operations/{op}"
         return {"Azure-AsyncOperation": url, "Location": url}
 
+    def page(self, items: list[Any], query: dict[str, str], what: str) -> Any:
+        skip = int(query.get("$skip", "0"))
+        page = {"value": items[skip : skip + PAGE_SIZE]}
+        if skip + PAGE_SIZE < len(items):
+            rest = "&".join(f"{k}={v}" for k, v in query.items() if k != "$skip")
+            page["nextLink"] = (
+                f"{self.base_url}{self.arm_id}/{what}?{rest}"
+                f"&$skip={skip + PAGE_SIZE}"
+            )
+        return page
+
     def route(self, method: str, pattern: str, handler: Callable[..., Any]) -> None:
         """``pattern`` is matched against the path after the workspace id."""
         self.routes.append((method, re.compile(pattern + r"/?$"), handler))
-
-    # -- workspace and discovery -----------------------------------------
-    def workspace_shape(self) -> dict[str, Any]:
-        storage = (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/"
-            f"{self.resource_group}/providers/Microsoft.Storage/storageAccounts/"
-            f"{ACCOUNT}"
-        )
-        return {
-            "id": self.arm_id,
-            "name": self.workspace,
-            "type": f"{PROVIDER}/workspaces",
-            "location": "westeurope",
-            "kind": "Default",
-            "identity": {"type": "SystemAssigned"},
-            "sku": {"name": "Basic", "tier": "Basic"},
-            "tags": {},
-            "properties": {
-                "workspaceId": self.workspace_guid,
-                "friendlyName": self.workspace,
-                "description": "fake workspace for the mlops-actions tests",
-                "discoveryUrl": f"{self.base_url}/discovery",
-                "mlFlowTrackingUri": (
-                    f"azureml://westeurope.api.azureml.ms/mlflow/v1.0{self.arm_id}"
-                ),
-                "storageAccount": storage,
-                "containerRegistry": (
-                    f"/subscriptions/{self.subscription_id}/resourceGroups/"
-                    f"{self.resource_group}/providers/Microsoft.ContainerRegistry/"
-                    "registries/mlopsfakeacr"
-                ),
-                "keyVault": "",
-                "applicationInsights": "",
-                "provisioningState": "Succeeded",
-                "publicNetworkAccess": "Enabled",
-                "hbiWorkspace": False,
-                "v1LegacyMode": False,
-            },
-            "systemData": self.system_data("2026-01-01T00:00:00Z"),
-        }
-
-    def _get_workspace(self, **_: Any) -> Answer:  # type: ignore
-        return 200, self.workspace_shape(), {}
 
     def _get_operation(self, op: str, **_: Any) -> Answer:  # type: ignore
         if op not in self.operations:
@@ -286,67 +282,3 @@ class FakeAzureML:
             if path.lower().startswith(head.lower()):
                 return prefix + path[len(head) :]
         return None
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _answer(self, status: int, payload: Any, headers: dict) -> None:
-                body = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("x-ms-request-id", str(uuid.uuid4()))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                path = unquote(parts.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                fake.requests.append(
-                    {
-                        "method": self.command,
-                        "path": path,
-                        "query": query,
-                        "body": body,
-                    }
-                )
-                failure = fake._injected(self.command, path)
-                if failure:
-                    code = "TooManyRequests" if failure["status"] == 429 else "Injected"
-                    self._answer(
-                        failure["status"],
-                        {"error": {"code": code, "message": "injected failure"}},
-                        failure["headers"],
-                    )
-                    return
-                try:
-                    status, payload, headers = fake.dispatch(
-                        self.command, path, query, body
-                    )
-                except Exception as exc:  # a fake bug: say so, loudly
-                    status, payload, headers = fake.error(
-                        500, "FakeError", f"{type(exc).__name__}: {exc}"
-                    )
-                    import traceback
-
-                    traceback.print_exc()
-                self._answer(status, payload, headers)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
-
-        return Handler
