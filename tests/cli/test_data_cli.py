@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.azure.conftest import azureml, azurite, tls_authority  # noqa: F401
+from tests.fakes.azureml.fixtures import azureml, azurite, tls_authority  # noqa: F401
 from tests.fakes.entra import FakeEntra
 from tests.fakes.github_oidc import FakeGitHubOidc
 
