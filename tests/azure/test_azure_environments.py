@@ -208,8 +208,10 @@ def test_a_refused_registration_is_one_line(azureml, ml_client, tmp_path):
     azureml.fail("PUT", r"/environments/mlops-cpu/versions/", 400)
     with pytest.raises(BackendError) as failed:
         register_environment(ml_client, "environment.yml", env.parent)
-    assert failed.value.message.startswith(
-        "Azure ML refused registering environment mlops-cpu:"
+    version = environment_version("environment.yml", env.parent)[1]
+    assert failed.value.message == (
+        f"Azure ML answered 400 Bad Request to PUT environments/mlops-cpu/versions/"
+        f"{version}: The request failed (Injected)."
     )
     assert "\n" not in failed.value.message
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mlops_actions.azure.client import azure_error
 from mlops_actions.errors import BackendError, UsageError
-from mlops_actions.redact import redact
 
 #: Targets that are no cluster of the workspace: nothing to check.
 SERVERLESS = ("serverless", "local")
@@ -94,7 +94,7 @@ def check_computes(
                 )
             continue
         except HttpResponseError as exc:
-            raise _backend_error(f"reading compute {name}", exc) from None
+            raise azure_error(exc, f"read compute {name}") from None
         idle_nodes = getattr(found, "min_instances", None) or 0
         if idle_nodes > 0 and warn is not None:
             warn(
@@ -146,14 +146,9 @@ def _create(client: Any, name: str, entry: Any, timeout_s: float) -> None:
         poller = client.compute.begin_create_or_update(cluster)
         poller.result(timeout=max(1.0, timeout_s - (time.monotonic() - started)))
     except HttpResponseError as exc:
-        raise _backend_error(f"creating compute {name}", exc) from None
+        raise azure_error(exc, f"create compute {name}") from None
     if not poller.done():
         raise BackendError(
             f"compute {name} was still being created after {timeout_s:.0f} s: "
             "rerun once it is ready (see the workspace's Compute page)"
         )
-
-
-def _backend_error(doing: str, exc: Exception) -> BackendError:
-    reason = str(getattr(exc, "message", None) or exc).splitlines()[0]
-    return BackendError(f"Azure ML refused {doing}: {redact(reason)}")

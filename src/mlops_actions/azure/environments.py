@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 
 from mlops_actions.data.versions import VERSION_DIGITS, content_digest
-from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.azure.client import azure_error
+from mlops_actions.errors import UsageError
 from mlops_actions.redact import redact
 
 #: Error codes Azure ML gives a failed image build (jobs, registries, endpoints).
@@ -113,7 +114,7 @@ def register_environment(client: Any, raw: Any, base: Path) -> str:
     except ResourceNotFoundError:
         pass
     except HttpResponseError as exc:
-        raise _backend_error(f"reading environment {name}:{version}", exc) from None
+        raise azure_error(exc, f"read environment {name}:{version}") from None
     data, folder = _definition(raw, base)
     override = [{"name": name}, {"version": version}]
     stream = io.StringIO(yaml.safe_dump(data))
@@ -125,7 +126,7 @@ def register_environment(client: Any, raw: Any, base: Path) -> str:
     try:
         client.environments.create_or_update(entity)
     except HttpResponseError as exc:
-        raise _backend_error(f"registering environment {name}:{version}", exc) from None
+        raise azure_error(exc, f"register environment {name}:{version}") from None
     return reference
 
 
@@ -160,11 +161,6 @@ def pipeline_environments(pipeline_file: Path) -> list[tuple[Any, Path]]:
 
     walk(load_pipeline(pipeline_file))
     return found
-
-
-def _backend_error(doing: str, exc: Exception) -> BackendError:
-    reason = str(getattr(exc, "message", None) or exc).splitlines()[0]
-    return BackendError(f"Azure ML refused {doing}: {redact(reason)}")
 
 
 def environment_build_error(

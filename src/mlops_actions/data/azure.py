@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlops_actions.data.versions import content_digest, content_version
+from mlops_actions.azure.client import azure_error
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.redact import redact
 
@@ -110,7 +112,7 @@ def register_data(
     except ResourceNotFoundError:
         pass
     except HttpResponseError as exc:
-        raise _backend_error(f"reading data asset {name}:{version}", exc) from None
+        raise azure_error(exc, f"read data asset {name}:{version}") from None
     data = Data(
         name=name,
         version=version,
@@ -120,11 +122,41 @@ def register_data(
         description=description,
         tags={CONTENT_TAG: digest},
     )
+    from azure.ai.ml.exceptions import MlException
+
+    where = f"datastore {datastore}" if datastore else "the default datastore"
     try:
         created = client.data.create_or_update(data)
     except HttpResponseError as exc:
-        raise _backend_error(f"registering data asset {name}:{version}", exc) from None
+        if _from_storage(exc):
+            raise _upload_error(exc, f"{name}:{version}", where) from None
+        raise azure_error(exc, f"register data asset {name}:{version}") from None
+    except MlException as exc:
+        first = redact(str(exc.message or exc).strip().splitlines()[0])
+        raise BackendError(f"uploading {name}:{version} to {where}: {first}") from None
     return Registration(asset_from(created), True)
+
+
+def _from_storage(exc: Exception) -> bool:
+    """Whether the failed request went to a storage account (the upload),
+    not to Azure ML."""
+    request = getattr(getattr(exc, "response", None), "request", None)
+    host = urlsplit(str(getattr(request, "url", ""))).hostname or ""
+    return ".blob." in host or ".dfs." in host
+
+
+def _upload_error(exc: Exception, asset: str, where: str) -> BackendError:
+    status = getattr(exc, "status_code", None)
+    first = redact(str(getattr(exc, "message", None) or exc).strip().splitlines()[0])
+    hint = (
+        ": the identity needs the Storage Blob Data Contributor role on the "
+        "datastore's storage account"
+        if status == 403
+        else ""
+    )
+    return BackendError(
+        f"uploading {asset} to {where}: storage answered {status}: {first}{hint}"
+    )
 
 
 def _datastore_exists(client: Any, datastore: str) -> None:
@@ -138,7 +170,7 @@ def _datastore_exists(client: Any, datastore: str) -> None:
             "name a Blob or ADLS Gen2 datastore it has (az ml datastore list)"
         ) from None
     except HttpResponseError as exc:
-        raise _backend_error(f"reading datastore {datastore}", exc) from None
+        raise azure_error(exc, f"read datastore {datastore}") from None
 
 
 def parse_reference(ref: str) -> tuple[str, str | None]:
@@ -183,7 +215,7 @@ def show_data(client: Any, ref: str) -> DataAsset:
             "with `mlops data register PATH --name NAME`, or see `mlops data list`"
         ) from None
     except HttpResponseError as exc:
-        raise _backend_error(f"reading data asset {ref}", exc) from None
+        raise azure_error(exc, f"read data asset {ref}") from None
     return asset_from(found)
 
 
@@ -210,12 +242,7 @@ def list_data(client: Any, name: str | None = None) -> list[DataAsset]:
     except ResourceNotFoundError:
         return []
     except HttpResponseError as exc:
-        raise _backend_error("listing data assets", exc) from None
+        raise azure_error(exc, "list data assets") from None
     if name is None:
         return sorted(found, key=lambda a: a.name)
     return sorted(found, key=lambda a: a.created or "", reverse=True)
-
-
-def _backend_error(doing: str, exc: Exception) -> BackendError:
-    reason = str(getattr(exc, "message", None) or exc).splitlines()[0]
-    return BackendError(f"Azure ML refused {doing}: {redact(reason)}")
