@@ -236,3 +236,23 @@ def test_a_failed_node_in_run_details_names_environment_and_log():
         "environment mlops-gpu:ab; build log: "
         "https://127.0.0.1:9/c/environment-builds/mlops-gpu/ab/build.log?sig=***"
     )
+
+
+def test_the_reference_pipeline_registers_its_two_environments_once(azureml, ml_client):
+    from mlops_actions.azure.environments import (
+        pipeline_environments,
+        register_environments,
+    )
+
+    uses = pipeline_environments(ROOT / "pipelines" / "pipeline.yml")
+    done = register_environments(ml_client, uses)
+    assert sorted(ref.rsplit(":", 1)[0] for ref in done.values()) == [
+        "azureml:mlops-cpu",
+        "azureml:mlops-gpu",
+    ]
+    gpu = azureml.assets.version("environments", "mlops-gpu", done[
+        (ROOT / "environments" / "gpu" / "environment.yml").as_posix()
+    ].rsplit(":", 1)[1])  # fmt: skip
+    assert gpu["properties"]["image"].startswith("mcr.microsoft.com/azureml/")
+    assert register_environments(ml_client, uses) == done
+    assert len(azureml.calls("PUT", r"/environments/")) == 2
