@@ -27,6 +27,7 @@ COMMANDS = {
     "image": "mlops_actions.cli.image:image",
     "deploy": "mlops_actions.cli.deploy:deploy",
     "release": "mlops_actions.cli.release:release",
+    "data": "mlops_actions.cli.data:data",
 }
 
 
