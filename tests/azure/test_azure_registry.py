@@ -95,6 +95,31 @@ def test_a_job_output_registers_with_the_data_it_read(registry, azureml, tmp_pat
     )
 
 
+def test_a_job_output_downloads_from_the_job(
+    registry, client, azureml, toy_pipeline, tmp_path
+):
+    from azure.ai.ml import load_job
+
+    model = save_model(tmp_path / "trained", 3)
+    files = {
+        str(p.relative_to(model)): p.read_bytes()
+        for p in model.rglob("*")
+        if p.is_file()
+    }
+    azureml.script("toy-run-1", statuses=["Completed"], outputs={"result": files})
+    job = load_job(toy_pipeline)
+    job.name = "toy-run-1"
+    client.jobs.create_or_update(job)
+    assert client.jobs.get("toy-run-1").status == "Completed"
+    registry.register_job_output(
+        "clf", "toy-run-1", "result", evaluation_dir=None, run_id=None, commit=SHA
+    )
+    folder = registry.download("clf", "1", tmp_path / "got")
+    assert (folder / "MLmodel").read_text() == (model / "MLmodel").read_text()
+    with pytest.raises(UsageError, match="^clf has no version 2 in registry "):
+        registry.download("clf", "2", tmp_path / "none")
+
+
 def test_bad_lineage_is_a_usage_error(registry, azureml):
     with pytest.raises(UsageError, match=r"^data lineage train='iris': use INPUT="):
         from_job(registry, data={"train": "iris"})
