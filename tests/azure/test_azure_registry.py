@@ -247,6 +247,32 @@ def test_an_unavailable_service_names_the_workspace(client, azureml):
     assert "?" not in message and "sig=" not in message
 
 
+def test_a_wrong_workspace_is_a_usage_error(azureml, static_credential):
+    from azure.ai.ml import MLClient
+
+    client = MLClient(
+        static_credential,
+        azureml.subscription_id,
+        azureml.resource_group,
+        "ws-typo",
+        cloud=azureml.cloud_name,
+        cloud_metadata=azureml.cloud_metadata,
+    )
+    with pytest.raises(UsageError) as wrong:
+        AzureRegistry(client=client)
+    assert wrong.value.message == (
+        f"Azure ML workspace ws-typo (resource group {azureml.resource_group}) was "
+        "not found: check MLOPS_AZURE_SUBSCRIPTION_ID, MLOPS_AZURE_RESOURCE_GROUP "
+        "and MLOPS_AZURE_WORKSPACE"
+    )
+
+
+def test_no_access_says_which_role(client, azureml):
+    azureml.fail("GET", r"/models$", 403)
+    with pytest.raises(RegistryUnavailable, match=r"refused access \(HTTP 403\): give"):
+        AzureRegistry(client=client)
+
+
 def test_an_unreachable_service_names_the_workspace(static_credential, unused_port):
     from azure.ai.ml import MLClient
 

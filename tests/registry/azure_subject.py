@@ -32,7 +32,7 @@ class StaticJwt:
 
         expires = int(time.time()) + 3600
         claims = {
-            "aud": "https://ml.azure.com/",
+            "aud": "https://ml.azure.com",  # compared without the "/"
             "tid": "t",
             "oid": "o",
             "exp": expires,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.digest import tree_digest
-from mlops_actions.errors import BackendError, MlopsError
+from mlops_actions.errors import BackendError, MlopsError, UsageError
 from mlops_actions.redact import redact
 from mlops_actions.registry.azure_tags import check_tag_values, tags_of
 from mlops_actions.registry.base import RegistryUnavailable
@@ -54,16 +54,21 @@ class Workspace:
             yield
         except MlopsError:
             raise
-        except (
-            ServiceRequestError,
-            ServiceResponseError,
-            ClientAuthenticationError,
-        ) as exc:
+        except ClientAuthenticationError as exc:
+            raise RegistryUnavailable(
+                f"{self.shown} refused the sign-in: {_reason(exc)}"
+            ) from exc
+        except (ServiceRequestError, ServiceResponseError) as exc:
             raise RegistryUnavailable(
                 f"{self.shown} is unreachable: {_reason(exc)}"
             ) from exc
         except HttpResponseError as exc:
             status = getattr(exc, "status_code", None)
+            if status == 403:
+                raise RegistryUnavailable(
+                    f"{self.shown} refused access (HTTP 403): give the workflow's "
+                    "identity a role on the workspace (AzureML Data Scientist)"
+                ) from exc
             if status is None or status >= 500 or status in (401, 403, 408, 429):
                 raise RegistryUnavailable(
                     f"{self.shown} is unavailable (HTTP {status}): {_reason(exc)}"
@@ -76,7 +81,15 @@ class Workspace:
 
     def reach(self) -> None:
         """One cheap read (the first page of model containers)."""
-        next(iter(self._containers.list(**self._scope)), None)
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            next(iter(self._containers.list(**self._scope)), None)
+        except ResourceNotFoundError:
+            raise UsageError(
+                f"{self.shown} was not found: check MLOPS_AZURE_SUBSCRIPTION_ID, "
+                "MLOPS_AZURE_RESOURCE_GROUP and MLOPS_AZURE_WORKSPACE"
+            ) from None
 
     def container(self, name: str) -> Any | None:
         from azure.core.exceptions import ResourceNotFoundError

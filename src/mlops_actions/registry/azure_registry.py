@@ -41,27 +41,21 @@ _NUMBER_TRIES = 5
 class AzureRegistry(Registry):
     """:class:`Registry` on the models of an Azure ML workspace.
 
-    Versions are ``mlflow_model`` assets numbered 1, 2, ... by this registry
-    (the next is the highest plus one; a racer's 409 moves on to the next).
-    ``champion`` and ``previous-champion`` are the tags ``mlops.champion`` and
-    ``mlops.previous-champion`` of the model container, and each history entry
-    is a container tag ``mlops.history.<seq>-<random>`` holding its JSON (at
-    most 1,000 characters, Azure ML's tag value limit; the reason is cut to
-    300). A promotion reads the container right before the move, checks the
-    champion, then writes both pointers and the new entry in one PUT of the
-    container and reads it back: a racer that moved the champion in between is
-    reported as :class:`ChampionMoved`. Azure ML has no conditional PUT on
-    containers, so two promotions whose reads both precede both writes can
-    each succeed, the later one winning: run promotions of one model in one
-    concurrency group (GitHub Actions ``concurrency:``).
+    Versions are ``mlflow_model`` assets numbered 1, 2, ... (the highest plus
+    one; a racer's 409 moves on to the next), addressed ``models:/NAME/N``
+    (MLflow on the workspace's tracking URI) and ``azureml:NAME:N`` (their tag
+    ``mlops.azureml``). Pointers and history are container tags (see
+    :mod:`~mlops_actions.registry.azure_tags`); a promotion reads the container
+    right before the move, checks the champion, writes both pointers and its
+    entry in one PUT, reads it back (a racer in between: :class:`ChampionMoved`)
+    and tags the version with its audit (``mlops.promoted_by``, ``_at``,
+    ``_commit``, ``_run_url``, ``mlops.gate_decision``).
 
-    The audit of a promotion is also tagged on the version
-    (``mlops.promoted_by``, ``mlops.promoted_at``, ``mlops.gate_decision``,
-    ``mlops.promoted_run_url``, ``mlops.promoted_commit``). The evaluation
-    folder is the data asset ``NAME-evaluation`` (see ``azure_assets``).
-    Versions are addressed ``models:/NAME/VERSION`` (MLflow, with the
-    workspace's tracking URI) and ``azureml:NAME:VERSION`` (tag
-    ``mlops.azureml``: deployments, pipeline inputs).
+    Azure ML has no conditional PUT: two promotions whose reads both precede
+    both writes can each succeed, the later winning, and a registration (it
+    adds its entry by a read and a PUT of the container) racing a promotion may
+    undo it. Run the registrations and promotions of one model in one
+    concurrency group (GitHub Actions ``concurrency:``).
     """
 
     def __init__(self, tracking_uri: str | None = None, *, client: Any = None) -> None:
@@ -119,9 +113,6 @@ class AzureRegistry(Registry):
         it read: tags ``mlops.data.<input>``. Without a ``run_id`` the job stands
         in for it in the idempotency key; the digest is unknown (None)."""
         check_name(name)
-        for part, value in (("job", job), ("output", output)):
-            if not value or "/" in value:
-                raise UsageError(f"{part} {value!r} is not valid: name one, no '/'")
         evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
         new_tags = job_tags(
             job,

@@ -4,7 +4,11 @@ A version is a ``mlflow_model`` asset ``NAME:N``; provenance, the idempotency
 key, the metrics and the data it was trained on are its tags. The model
 container ``NAME`` carries the pointers (``mlops.champion``,
 ``mlops.previous-champion``) and the history, one tag per entry, so one PUT of
-the container moves both pointers and records the move together. Pure: no SDK.
+the container moves both pointers and records the move together. A tag value
+holds at most 1,000 characters (Azure ML's limit), so an entry's reason is cut
+to 300; Azure ML documents 50 tags per run or experiment and none for model
+containers: a model with very many moves may meet a limit of the service.
+Pure: no SDK.
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ def job_tags(
 ) -> dict[str, str]:
     """Tags of a version registered from a job's output: the job stands in for a
     missing run id, and ``mlops.data.<input>`` names each data asset read."""
+    for part, value in (("job", job), ("output", output)):
+        if not value or "/" in value:
+            raise UsageError(f"{part} {value!r} is not valid: name one, no '/'")
     lineage = {}
     for name, ref in (data or {}).items():
         if not _INPUT.fullmatch(name) or not _DATA_REF.fullmatch(str(ref)):
