@@ -248,3 +248,170 @@ def test_503_then_success_is_retried(ml_client: Any, azureml: FakeAzureML) -> No
     azureml.fail("GET", r"/computes/cpu-cluster$", 503, times=1)
     assert ml_client.compute.get("cpu-cluster").name == "cpu-cluster"
     assert len(azureml.calls("GET", r"/computes/cpu-cluster$")) == 2
+
+
+def test_failed_environment_build_fails_the_node_with_its_log(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.ai.ml.exceptions import JobException
+
+    log = "https://example.invalid/build.log"
+    azureml.environment_build("AzureML-sklearn-1.5", "1", state="Failed", log_url=log)
+    _submit(ml_client, toy_pipeline)
+    with pytest.raises(JobException):
+        ml_client.jobs.stream("toy-run-1")
+    produce = next(c for c in azureml.jobs.jobs.values() if c.node == "produce")
+    run = ml_client.jobs._runs_operations.get_run_details(produce.name)
+    assert run.status == "Failed"
+    assert f"check the image build log: {log}" in run.error.error.message
+    assert run.log_files["azureml-logs/20_image_build_log.txt"] == log
+
+
+def test_executor_runs_the_toy_pipeline(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path, tmp_path: Path
+) -> None:
+    azureml.execute = True
+    _submit(ml_client, toy_pipeline)
+    azureml.jobs.executor.join(60)
+    assert ml_client.jobs.get("toy-run-1").status == "Completed"
+    children = {
+        c.display_name: c.status
+        for c in ml_client.jobs.list(parent_job_name="toy-run-1")
+    }
+    assert children == {"produce": "Completed", "consume": "Completed"}
+    ml_client.jobs.download("toy-run-1", download_path=tmp_path, output_name="result")
+    metrics = (tmp_path / "named-outputs" / "result" / "metrics.json").read_text()
+    assert '"lines": 3' in metrics
+    log = azureml.azurite.read(azureml.container, azureml.job("toy-run-1").log_path)
+    assert b"wrote 3 lines" in log and b"counted 3 lines" in log
+
+
+def test_executor_failure_names_the_node(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.ai.ml import load_job
+    from azure.ai.ml.exceptions import JobException
+
+    azureml.execute = True
+    job = load_job(toy_pipeline)
+    job.name = "toy-fails"
+    job.inputs.fail_with = 1
+    ml_client.jobs.create_or_update(job)
+    azureml.jobs.executor.join(60)
+    with pytest.raises(JobException) as err:
+        ml_client.jobs.stream("toy-fails")
+    assert "Failed nodes: /consume" in str(err.value)
+    consume = next(c for c in azureml.jobs.jobs.values() if c.node == "consume")
+    error = azureml.jobs.error_of(consume)["error"]["message"]
+    assert error.startswith(
+        "Execution failed. User process 'bash' exited with status code 1."
+    )
+    assert "consume broke on purpose" in error
+
+
+def test_executor_cancel_stops_the_running_node(
+    ml_client: Any,
+    azureml: FakeAzureML,
+    toy_pipeline: Path,
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    import time
+
+    from azure.ai.ml import load_job
+
+    signal_file = tmp_path / "signal"
+    monkeypatch.setenv("TOY_SIGNAL_FILE", str(signal_file))
+    azureml.execute = True
+    job = load_job(toy_pipeline)
+    job.name = "toy-waits"
+    job.inputs.fail_with = 99  # consume prints "waiting", then waits for a signal
+    ml_client.jobs.create_or_update(job)
+    consume = next(c for c in azureml.jobs.jobs.values() if c.node == "consume")
+    deadline = time.monotonic() + 30
+    while b"waiting" not in _log(azureml, consume) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ml_client.jobs.begin_cancel("toy-waits").result()
+    azureml.jobs.executor.join(30)
+    assert ml_client.jobs.get("toy-waits").status == "Canceled"
+    assert consume.status == "Canceled"
+    assert signal_file.read_text() == "SIGTERM"
+
+
+def _log(azureml: FakeAzureML, job: Any) -> bytes:
+    if job.log_path not in azureml.azurite.list(azureml.container, job.log_path):
+        return b""
+    return azureml.azurite.read(azureml.container, job.log_path)
+
+
+def test_broken_stream_keeps_job_status(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.core.exceptions import HttpResponseError
+
+    azureml.break_stream("toy-run-1")
+    _submit(ml_client, toy_pipeline)
+    with pytest.raises(HttpResponseError) as err:
+        ml_client.jobs.stream("toy-run-1")
+    assert err.value.status_code == 500
+    assert [ml_client.jobs.get("toy-run-1").status for _ in range(3)][-1] == (
+        "Completed"
+    )
+
+
+def test_429_with_retry_after_is_honoured(ml_client: Any, azureml: FakeAzureML) -> None:
+    import time
+
+    azureml.fail(
+        "GET", r"/models/m/versions$", 429, times=1, headers={"Retry-After": "1"}
+    )
+    started = time.monotonic()
+    assert list(ml_client.models.list("m")) == []
+    assert time.monotonic() - started >= 1
+    assert len(azureml.calls("GET", r"/models/m/versions$")) == 2
+
+
+def test_versions_page_with_next_link(ml_client: Any, azureml: FakeAzureML) -> None:
+    for version in range(1, 26):
+        azureml.assets.add_version(
+            "data",
+            "big",
+            str(version),
+            {"dataUri": "https://x/y", "dataType": "uri_file"},
+        )
+    versions = [d.version for d in ml_client.data.list("big")]
+    assert versions == [str(v) for v in range(25, 0, -1)]
+    pages = azureml.calls("GET", r"/data/big/versions$")
+    assert len(pages) == 2 and pages[1]["query"]["$skip"] == "20"
+    assert ml_client.data.get("big", label="latest").version == "25"
+
+
+def test_extra_datastores(ml_client: Any, azureml: FakeAzureML) -> None:
+    azureml.add_datastore("lake", type="AzureDataLakeGen2")
+    lake = ml_client.datastores.get("lake")
+    assert (lake.type, lake.account_name, lake.filesystem) == (
+        "AzureDataLakeGen2",
+        "devstoreaccount1",
+        "ds-lake",
+    )
+    assert ml_client.datastores.get_default().name == "workspaceblobstore"
+    assert sorted(d.name for d in ml_client.datastores.list()) == [
+        "lake",
+        "workspaceblobstore",
+    ]
+
+
+def test_jobs_list_and_unknown_job(
+    ml_client: Any, azureml: FakeAzureML, toy_pipeline: Path
+) -> None:
+    import pytest
+    from azure.core.exceptions import ResourceNotFoundError
+
+    _submit(ml_client, toy_pipeline, "run-a")
+    _submit(ml_client, toy_pipeline, "run-b")
+    assert [j.name for j in ml_client.jobs.list()] == ["run-b", "run-a"]
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.jobs.get("nope")

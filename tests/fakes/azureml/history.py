@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tests.fakes.azureml.nodes import BUILD_LOG
+
 if TYPE_CHECKING:
-    from tests.fakes.azureml.jobs import Job, JobStore
+    from tests.fakes.azureml.jobs import JobStore
+    from tests.fakes.azureml.records import Job
 
 RUN = r"/history(?:/experiments/[^/]+|/experimentids/[^/]+)?/runs/(?P<run>[^/]+)"
 
@@ -93,6 +96,8 @@ def _details(store: "JobStore", job: "Job", **_: Any):
     run = run_shape(store, job)
     azurite, container = store.fake.azurite, store.fake.container
     logs = {"user_logs/std_log.txt": azurite.blob_url(container, job.log_path)}
+    if job.build_log:
+        logs[BUILD_LOG] = job.build_log
     details = {
         k: run[k]
         for k in (

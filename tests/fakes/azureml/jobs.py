@@ -11,52 +11,21 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.azureml import history
+from tests.fakes.azureml import history, nodes
 from tests.fakes.azureml.assets import now
+from tests.fakes.azureml.records import (
+    DEFAULT_STATUSES,
+    PIPELINE_FAILED,
+    TERMINAL,
+    Job,
+    Scenario,
+)
 
 if TYPE_CHECKING:
     from tests.fakes.azureml.service import FakeAzureML
-
-TERMINAL = {"Completed", "Failed", "Canceled", "NotResponding", "Paused"}
-DEFAULT_STATUSES = ("Running", "Running", "Completed")
-PIPELINE_FAILED = (
-    "Pipeline has failed child jobs. Failed nodes: /{step}. For more details and "
-    "logs, please go to the job detail page and check the child jobs."
-)
-
-
-@dataclass
-class Scenario:
-    statuses: list[str] = field(default_factory=lambda: list(DEFAULT_STATUSES))
-    logs: list[str] = field(default_factory=list)
-    error: dict[str, Any] | None = None
-    outputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
-
-
-@dataclass
-class Job:
-    name: str
-    shape: dict[str, Any]
-    scenario: Scenario
-    parent: str | None = None
-    node: str | None = None
-    children: list[str] = field(default_factory=list)
-    step: int = -1
-    status: str = "NotStarted"
-    logged: int = 0
-    cancel: str | None = None  # None, "requested", "done"
-    stuck: bool = False
-    created: str = field(default_factory=now)
-    run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def log_path(self) -> str:
-        return f"ExperimentRun/dcid.{self.name}/user_logs/std_log.txt"
 
 
 class JobStore:
@@ -66,7 +35,6 @@ class JobStore:
         self.scripts: dict[str | None, Scenario] = {}
         self.executor: Any = None
         self.broken: set[str] = set()
-        self._stop = threading.Event()
 
     def add_routes(self) -> None:
         route = self.fake.route
@@ -77,7 +45,12 @@ class JobStore:
         history.add_routes(self)
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop what the executor still runs (the fake is going away)."""
+        if self.executor is not None:
+            for job in list(self.jobs.values()):
+                if job.parent is None and job.status not in TERMINAL:
+                    self.executor.cancel(job.name)
+            self.executor.join(30)
 
     # -- what tests script ---------------------------------------------
     def script(
@@ -112,6 +85,7 @@ class JobStore:
             self.jobs[name] = job
             for node, spec in (props.get("jobs") or {}).items():
                 self._add_child(job, node, spec)
+            self._fail_builds(job, props)
         if self.executor is not None and props.get("jobType") == "Pipeline":
             self.executor.start(job)
         return 201, job.shape, {}
@@ -144,6 +118,22 @@ class JobStore:
             "properties": props,
             "systemData": self.fake.system_data(created),
         }
+
+    def _fail_builds(self, job: Job, props: dict[str, Any]) -> None:
+        """A node whose environment fails to build fails the job."""
+        found = nodes.nodes(self.fake, props)
+        if props.get("environmentId"):
+            env = nodes.resolve_environment(self.fake, props["environmentId"])
+            found.append(nodes.Node(job.name, {}, env, None, {}))
+        for node in found:
+            error = nodes.failed_build(self.fake, node)
+            if error is None:
+                continue
+            job.scenario = Scenario(["Preparing", "Failed"], [], error, {})
+            for name in job.children + [job.name]:
+                if self.jobs[name].node in (node.name, None):
+                    self.jobs[name].build_log = error["build_log"]
+            return
 
     def output_uri(self, job: str, output: str) -> str:
         return f"azureml://datastores/workspaceblobstore/paths/azureml/{job}/{output}/"

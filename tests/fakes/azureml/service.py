@@ -3,9 +3,23 @@
 The real azure-ai-ml client talks to it over real sockets through a custom
 cloud (:attr:`FakeAzureML.cloud_metadata`); every URL it hands out (discovery,
 SAS uploads, logs, outputs) points at this server or at Azurite. State lives
-in :mod:`.assets` (assets, datastores, computes) and :mod:`.jobs` (jobs,
-scenarios, run history). Requests are recorded without their headers, so no
-token ever lands in the log.
+in :mod:`.assets` (versioned assets), :mod:`.workspace` (the workspace,
+datastores, computes) and :mod:`.jobs` (jobs, scenarios; run history in
+:mod:`.history`). Requests are recorded without their headers, so no token
+ever lands in the log.
+
+What a test can do (``azureml`` fixture, :mod:`.fixtures`):
+
+- ``script(job_or_None, statuses=[...], logs=[...], error={"message", "step"},
+  outputs={name: {path: bytes}})``: one status per GET of the job (ARM or run
+  history), the last one stays; logs grow in ``user_logs/std_log.txt``;
+  outputs land in Azurite at ``azureml/{job}/{output}/`` on Completed.
+  Unscripted jobs: Running, Running, Completed.
+- ``stuck(job)``, ``break_stream(job)``, ``fail(method, path_regex, status,
+  times=, headers=)``, ``environment_build(name, version, state=, log_url=)``,
+  ``add_datastore(name, type=)``, ``add_compute(name, ...)``.
+- ``execute = True``: pipeline jobs run for real (:mod:`.executor`).
+- ``requests``, ``calls(method, path_regex)``, ``job(name)``.
 """
 
 from __future__ import annotations
@@ -112,6 +126,17 @@ class FakeAzureML:
         }
 
     # -- scenarios (see the stores for what each does) -------------------
+    @property
+    def execute(self) -> bool:
+        """True: pipeline jobs PUT from now on run for real (:mod:`.executor`)."""
+        return self.jobs.executor is not None
+
+    @execute.setter
+    def execute(self, on: bool) -> None:
+        from tests.fakes.azureml.executor import Executor
+
+        self.jobs.executor = Executor(self.jobs) if on else None
+
     def script(self, job: str | None, **scenario: Any) -> None:
         """Script job ``job`` (None: every job not scripted by name)."""
         self.jobs.script(job, **scenario)
