@@ -89,6 +89,9 @@ def test_a_job_output_registers_with_the_data_it_read(registry, azureml, tmp_pat
         "promote",
     )
     # the evaluation folder is a data asset of its own, named by the version
+    [data] = puts(azureml, r"/data/clf-evaluation/versions/[0-9a-f]{16}$")
+    ref = "clf-evaluation:" + data["path"].rsplit("/", 1)[1]
+    assert version.tags["mlops.evaluation"] == ref
     folder = registry.evaluation("clf", "1", tmp_path / "got")
     assert json.loads((folder / "metrics.json").read_text()) == json.loads(
         (evaluation / "metrics.json").read_text()
