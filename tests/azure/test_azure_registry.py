@@ -23,23 +23,9 @@ MODEL = r"/models/clf"
 
 
 @pytest.fixture
-def client(azureml, static_credential):
-    from azure.ai.ml import MLClient
-
-    return MLClient(
-        static_credential,
-        azureml.subscription_id,
-        azureml.resource_group,
-        azureml.workspace,
-        cloud=azureml.cloud_name,
-        cloud_metadata=azureml.cloud_metadata,
-    )
-
-
-@pytest.fixture
-def registry(client, monkeypatch) -> AzureRegistry:
+def registry(ml_client, monkeypatch) -> AzureRegistry:
     monkeypatch.delenv("GITHUB_SHA", raising=False)
-    return AzureRegistry(client=client)
+    return AzureRegistry(client=ml_client)
 
 
 def from_job(registry, job="train-1", run="run-1", commit=SHA, **kw):
@@ -99,7 +85,7 @@ def test_a_job_output_registers_with_the_data_it_read(registry, azureml, tmp_pat
 
 
 def test_a_job_output_downloads_from_the_job(
-    registry, client, azureml, toy_pipeline, tmp_path
+    registry, ml_client, azureml, toy_pipeline, tmp_path
 ):
     from azure.ai.ml import load_job
 
@@ -112,8 +98,8 @@ def test_a_job_output_downloads_from_the_job(
     azureml.script("toy-run-1", statuses=["Completed"], outputs={"result": files})
     job = load_job(toy_pipeline)
     job.name = "toy-run-1"
-    client.jobs.create_or_update(job)
-    assert client.jobs.get("toy-run-1").status == "Completed"
+    ml_client.jobs.create_or_update(job)
+    assert ml_client.jobs.get("toy-run-1").status == "Completed"
     registry.register_job_output(
         "clf", "toy-run-1", "result", evaluation_dir=None, run_id=None, commit=SHA
     )
@@ -170,12 +156,14 @@ def test_a_local_folder_is_uploaded_through_the_datastore(registry, azureml, tmp
     assert (folder / "MLmodel").read_text() == (tmp_path / "m" / "MLmodel").read_text()
 
 
-def test_promotion_whose_champion_moved_changes_nothing(registry, client, azureml):
+def test_promotion_whose_champion_moved_changes_nothing(registry, ml_client, azureml):
     for k in (1, 2, 3):
         from_job(registry, job=f"train-{k}", run=f"run-{k}")
     registry.promote("clf", "1", expect_champion=None, audit=ALICE)
     # another workflow promotes 2 meanwhile, through its own client
-    AzureRegistry(client=client).promote("clf", "2", expect_champion="1", audit=ALICE)
+    AzureRegistry(client=ml_client).promote(
+        "clf", "2", expect_champion="1", audit=ALICE
+    )
     before = len(azureml.requests)
     with pytest.raises(ChampionMoved, match="^champion of clf is now version 2, not "):
         registry.promote("clf", "3", expect_champion="1", audit=ALICE)
@@ -220,27 +208,27 @@ def test_rollback_restores_the_previous_champion(registry, azureml):
         registry.rollback("clf", audit=ALICE)
 
 
-def test_open_registry_azure_uses_the_workspace_connection(client, monkeypatch):
+def test_open_registry_azure_uses_the_workspace_connection(ml_client, monkeypatch):
     from mlops_actions.registry import azure_registry
 
-    monkeypatch.setattr(azure_registry, "_default_client", lambda: client)
+    monkeypatch.setattr(azure_registry, "_default_client", lambda: ml_client)
     assert isinstance(open_registry("azure"), AzureRegistry)
     with pytest.raises(UsageError, match="^--tracking-uri is for the MLflow registry"):
         open_registry("azure", tracking_uri="sqlite:///x.db")
 
 
-def test_cli_champion_on_azure(mlops, client, monkeypatch):
+def test_cli_champion_on_azure(mlops, ml_client, monkeypatch):
     from mlops_actions.registry import azure_registry
 
-    monkeypatch.setattr(azure_registry, "_default_client", lambda: client)
+    monkeypatch.setattr(azure_registry, "_default_client", lambda: ml_client)
     result = mlops("--backend", "azure", "model", "champion", "ghost")
     assert (result.code, result.out, result.err) == (0, "ghost has no champion\n", "")
 
 
-def test_an_unavailable_service_names_the_workspace(client, azureml):
+def test_an_unavailable_service_names_the_workspace(ml_client, azureml):
     azureml.fail("GET", r"/models$", 503, times=20)
     with pytest.raises(RegistryUnavailable) as failed:
-        AzureRegistry(client=client)
+        AzureRegistry(client=ml_client)
     assert failed.value.exit_code == 3
     message = failed.value.message
     assert message.startswith(
@@ -270,10 +258,10 @@ def test_a_wrong_workspace_is_a_usage_error(azureml, static_credential):
     )
 
 
-def test_no_access_says_which_role(client, azureml):
+def test_no_access_says_which_role(ml_client, azureml):
     azureml.fail("GET", r"/models$", 403)
     with pytest.raises(RegistryUnavailable, match=r"refused access \(HTTP 403\): give"):
-        AzureRegistry(client=client)
+        AzureRegistry(client=ml_client)
 
 
 def test_an_unreachable_service_names_the_workspace(static_credential, unused_port):

@@ -3,51 +3,23 @@ Azure ML service and Azurite, on loopback, one pair per test module."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
-
-
-class _Token(NamedTuple):
-    token: str
-    expires_on: int
-
-
-class StaticJwt:
-    """An unsigned JWT for ml.azure.com: the fake accepts any bearer token,
-    azure-ai-ml decodes it and checks its audience."""
-
-    def _token(self) -> _Token:
-        def part(data: dict[str, Any]) -> str:
-            raw = json.dumps(data).encode()
-            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-        expires = int(time.time()) + 3600
-        claims = {
-            "aud": "https://ml.azure.com",  # compared without the "/"
-            "tid": "t",
-            "oid": "o",
-            "exp": expires,
-        }
-        return _Token(f"{part({'alg': 'none'})}.{part(claims)}.", expires)
-
-    def get_token(self, *scopes: str, **_: Any) -> _Token:
-        return self._token()
 
 
 def ml_client(fake: Any) -> Any:
     from azure.ai.ml import MLClient
 
+    from tests.fakes.azureml.fixtures import StaticCredential
+
     return MLClient(
-        StaticJwt(),
+        StaticCredential(),
         fake.subscription_id,
         fake.resource_group,
         fake.workspace,
