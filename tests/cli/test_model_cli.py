@@ -338,15 +338,6 @@ def test_unknown_model_and_version(cli, folders, tmp_path, store):
     )
 
 
-def test_azure_backend_is_not_there_yet(cli):
-    result = cli("--backend", "azure", "model", "champion", "x")
-    assert result.code == 2
-    assert result.err == (
-        "error: --backend azure: the Azure ML model registry arrives with the Azure "
-        "backend; use --backend local (MLflow) for now\n"
-    )
-
-
 def test_unreachable_registry_exits_3(cli):
     result = cli("model", "--tracking-uri", "http://127.0.0.1:9", "champion", "x")
     assert (result.code, result.out) == (3, "")

@@ -54,8 +54,18 @@ def _mlflow_sqlite(tmp_path_factory) -> Iterator[Subject]:
         yield Subject(MlflowRegistry(uri), load)
 
 
-#: Every Registry implementation; an Azure fake joins by adding an entry here.
-IMPLEMENTATIONS = {"mlflow-sqlite": _mlflow_sqlite}
+def _azure(tmp_path_factory) -> Iterator[Subject]:
+    from mlops_actions.registry.azure_registry import AzureRegistry
+
+    from .azure_subject import azure_fake, loader, ml_client
+
+    with azure_fake(tmp_path_factory) as fake:
+        registry = AzureRegistry(client=ml_client(fake))
+        yield Subject(registry, loader(registry))
+
+
+#: Every Registry implementation.
+IMPLEMENTATIONS = {"mlflow-sqlite": _mlflow_sqlite, "azure": _azure}
 
 
 @pytest.fixture(scope="module", params=sorted(IMPLEMENTATIONS))

@@ -113,10 +113,3 @@ def test_sqlite_paths():
     assert sqlite_path("sqlite:////abs/mlflow.db") == Path("/abs/mlflow.db")
     assert sqlite_path("sqlite:///:memory:") is None
     assert sqlite_path("postgresql://h/db") is None
-
-
-def test_azure_registry_is_not_there_yet():
-    from mlops_actions.errors import UsageError
-
-    with pytest.raises(UsageError, match="arrives with the Azure backend"):
-        open_registry("azure")

@@ -31,19 +31,16 @@ __all__ = [
 BACKENDS = {
     "local": "mlops_actions.registry.mlflow_registry:MlflowRegistry",
     "mlflow": "mlops_actions.registry.mlflow_registry:MlflowRegistry",
+    "azure": "mlops_actions.registry.azure_registry:AzureRegistry",
 }
 
 
 def open_registry(backend: str, *, tracking_uri: str | None = None) -> Registry:
-    """The registry of ``backend`` (``local`` or ``mlflow``), reached now.
+    """The registry of ``backend`` (``local``, ``mlflow`` or ``azure``), reached
+    now; ``azure`` reads its workspace from the workspace connection
+    (``MLOPS_AZURE_*``, ``mlops.yaml``).
 
     Raises :class:`RegistryUnavailable` when its store cannot be reached.
     """
-    later = {
-        "azure": "--backend azure: the Azure ML model registry arrives with the "
-        "Azure backend; use --backend local (MLflow) for now"
-    }
-    chosen = implementation(
-        backend, Registry, BACKENDS, kind="registry backend", later=later
-    )
+    chosen = implementation(backend, Registry, BACKENDS, kind="registry backend")
     return chosen(tracking_uri)
