@@ -197,3 +197,13 @@ def test_a_service_error_is_one_line_naming_the_asset(azureml, ml_client, tmp_pa
         f"Azure ML answered 400 Bad Request to PUT data/x/versions/"
         f"{content_version(tmp_path / 'x.csv')}: The request failed (Injected)."
     )
+
+
+def test_a_type_that_does_not_fit_the_path_is_refused_before_any_call(tmp_path):
+    from mlops_actions.data.azure import register_data
+
+    folder = _tree(tmp_path / "d", {"x.csv": b"1"})
+    with pytest.raises(UsageError, match="is a folder: --type uri_file does not"):
+        register_data(None, folder, "d", type="uri_file")
+    with pytest.raises(UsageError, match="--name 'bad name': use letters"):
+        register_data(None, folder, "bad name")

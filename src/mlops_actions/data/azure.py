@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mlops_actions.data.versions import content_digest, content_version
+from mlops_actions.data.versions import VERSION_DIGITS, content_digest
 from mlops_actions.azure.client import azure_error
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.redact import redact
@@ -90,6 +90,7 @@ def register_data(
     existing version is returned as it is, nothing uploaded. ``type``
     defaults to uri_file for a file, uri_folder for a folder."""
     from azure.ai.ml.entities import Data
+    from azure.ai.ml.exceptions import MlException
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
     if not _NAME.fullmatch(name):
@@ -103,8 +104,8 @@ def register_data(
     if (kind == "uri_file") != path.is_file() and path.exists():
         what = "a file" if path.is_file() else "a folder"
         raise UsageError(f"{path} is {what}: --type {kind} does not fit it")
-    digest = content_digest(path)
-    version = content_version(path)
+    digest = content_digest(path)  # read once: the data may be large
+    version = digest[:VERSION_DIGITS]
     if datastore:
         _datastore_exists(client, datastore)
     try:
@@ -122,8 +123,6 @@ def register_data(
         description=description,
         tags={CONTENT_TAG: digest},
     )
-    from azure.ai.ml.exceptions import MlException
-
     where = f"datastore {datastore}" if datastore else "the default datastore"
     try:
         created = client.data.create_or_update(data)
