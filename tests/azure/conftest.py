@@ -44,6 +44,7 @@ def signed_in(azureml, tls_authority, monkeypatch):  # noqa: F811 (fixtures)
             "MLOPS_AZURE_TENANT_ID": azureml.tenant_id,
             "MLOPS_AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
             "MLOPS_AZURE_CLOUD_METADATA": json.dumps(cloud),
+            "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_REPOSITORY": "octo/shop",
             "GITHUB_RUN_ID": "4242",
             "GITHUB_RUN_ATTEMPT": "1",

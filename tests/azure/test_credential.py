@@ -144,7 +144,7 @@ def test_a_token_through_a_custom_clouds_authority(entra, oidc):
     )
     credential = credential_for(ws, environ={**GHA, **oidc.env()})
     token = credential.get_token(ML_SCOPE)
-    assert jwt_claims(token.token)["aud"] == "https://ml.azure.com/"
+    assert jwt_claims(token.token)["aud"] == "https://ml.azure.com"
     assert oidc.calls == 1 and oidc.audiences == ["api://AzureADTokenExchange"]
     assert entra.assertions == oidc.issued
     form = entra.token_requests[0]
@@ -191,7 +191,7 @@ def test_entra_failing_is_retried_with_a_fresh_assertion(entra, oidc):
     entra.fail = [503, 500]
     credential = oidc_credential(entra, oidc)
     token = credential.get_token(ML_SCOPE)
-    assert jwt_claims(token.token)["aud"] == "https://ml.azure.com/"
+    assert jwt_claims(token.token)["aud"] == "https://ml.azure.com"
     assert len(entra.assertions) == 3 and len(set(entra.assertions)) == 3
     assert entra.assertions == oidc.issued
 
@@ -292,5 +292,5 @@ def test_msal_signs_in_through_the_fake_with_a_github_token(entra, oidc, authori
         verify=str(authority.bundle),
     )
     result = app.acquire_token_for_client([ML_SCOPE])
-    assert jwt_claims(result["access_token"])["aud"] == "https://ml.azure.com/"
+    assert jwt_claims(result["access_token"])["aud"] == "https://ml.azure.com"
     assert entra.assertions == oidc.issued and oidc.calls == 1

@@ -40,9 +40,10 @@ def jwt_claims(token: str) -> dict[str, Any]:
 
 
 def audience(scope: str) -> str:
-    """``https://ml.azure.com/.default`` -> ``https://ml.azure.com/``."""
-    resource = scope.split()[0].removesuffix(".default")
-    return resource if resource.endswith("/") else resource + "/"
+    """``https://ml.azure.com/.default`` -> ``https://ml.azure.com``: Entra ID
+    names the resource without the slash, and azure-ai-ml checks exactly that
+    before it submits a pipeline job."""
+    return scope.split()[0].removesuffix(".default").rstrip("/")
 
 
 class FakeEntra:

@@ -38,7 +38,11 @@ def ml_client(
         from mlops_actions.azure.credential import credential_for
 
         credential = credential_for(workspace)
-    kwargs: dict[str, Any] = {"retry_policy": retry_policy(deadline_s)}
+    # No upload progress bars: in a workflow log they are lines of noise.
+    kwargs: dict[str, Any] = {
+        "retry_policy": retry_policy(deadline_s),
+        "show_progress": False,
+    }
     if workspace.cloud != DEFAULT_CLOUD or workspace.cloud_metadata is not None:
         kwargs["cloud"] = workspace.cloud
         # azure-ai-ml keeps clouds in a process-wide table and refuses to add a

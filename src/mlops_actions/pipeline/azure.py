@@ -165,7 +165,7 @@ class AzureRun(SubmittedRun):
 
     @property
     def folder(self) -> Path:
-        return self.backend.state / "runs" / self.run_id
+        return (self.backend.state / "runs" / self.run_id).resolve()
 
     def wait(self, timeout: float | None = None) -> str:
         from mlops_actions.azure.waiting import wait_for_job

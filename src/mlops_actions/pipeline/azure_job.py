@@ -143,3 +143,36 @@ def _node(job: Any, path: str) -> Any:
             raise UsageError(f"--set jobs.{path}: no job {part!r} in the pipeline")
         current = jobs[part]
     return current
+
+
+def pin_environments(
+    job: Any, pipeline: Pipeline, registered: Mapping[str, str]
+) -> int:
+    """Point every step's component at its registered environment.
+
+    ``registered`` maps :func:`~mlops_actions.azure.environments.environment_key`
+    of a component's ``environment:`` (as our spec read it) to
+    ``azureml:NAME:VERSION``; the SDK job's nodes are matched to the spec's
+    jobs by name, nested pipelines included. Returns how many were pinned.
+    """
+    from mlops_actions.azure.environments import environment_key
+
+    pinned = 0
+    for name, spec_job in pipeline.jobs.items():
+        node = job.jobs.get(name)
+        if node is None:
+            continue
+        if spec_job.pipeline is not None:
+            pinned += pin_environments(node.component, spec_job.pipeline, registered)
+            continue
+        component = spec_job.component
+        if component is None or component.environment is None:
+            continue
+        reference = registered.get(
+            environment_key(component.environment, component.path.parent)
+        )
+        target = getattr(node, "trial", None) or getattr(node, "component", None)
+        if reference and target is not None and not isinstance(target, str):
+            target.environment = reference
+            pinned += 1
+    return pinned

@@ -98,7 +98,7 @@ def submit_job(
         resolve_data=lambda uri: _resolve_data(client, uri),
     )
     _check_computes(backend, prepared.computes)
-    _register_environments(backend, prepared.job)
+    _register_environments(backend, prepared.job, pipeline)
     created = _create(client, prepared.job)
     experiment = str(getattr(created, "experiment_name", "") or pipeline.experiment)
     return Submission(
@@ -146,7 +146,7 @@ def _create(client: Any, job: Any) -> Any:
     except UsageError:
         raise
     except Exception as exc:
-        raise azure_error(exc, f"submitting job {job.name}") from None
+        raise azure_error(exc, f"submit job {job.name}") from None
 
 
 def _resolve_data(client: Any, uri: str) -> str:
@@ -165,15 +165,25 @@ def _check_computes(backend: AzureBackend, names: set[str]) -> None:
         sorted(names),
         getattr(azure, "compute", None) or {},
         create=backend.create_compute,
+        warn=lambda line: print(f"warning: {line}", file=backend.log),
     )
     if problems:
         raise UsageError(problems[0], detail="\n".join(problems[1:]) or None)
 
 
-def _register_environments(backend: AzureBackend, job: Any) -> None:
-    from mlops_actions.azure.environments import register_job_environments
+def _register_environments(backend: AzureBackend, job: Any, pipeline: Pipeline) -> None:
+    """Each environment the steps use, registered under its content version
+    (idempotent), and the steps pointed at it."""
+    from mlops_actions.azure.environments import (
+        pipeline_environments,
+        register_environments,
+    )
+    from mlops_actions.pipeline.azure_job import pin_environments
 
-    register_job_environments(backend.client, job)
+    registered = register_environments(
+        backend.client, pipeline_environments(pipeline.path)
+    )
+    pin_environments(job, pipeline, registered)
 
 
 def _studio_url(job: Any) -> str:
