@@ -208,19 +208,14 @@ def test_rollback_restores_the_previous_champion(registry, azureml):
         registry.rollback("clf", audit=ALICE)
 
 
-def test_open_registry_azure_uses_the_workspace_connection(ml_client, monkeypatch):
-    from mlops_actions.registry import azure_registry
-
-    monkeypatch.setattr(azure_registry, "_default_client", lambda: ml_client)
+def test_open_registry_azure_uses_the_workspace_connection(azureml, signed_in):
     assert isinstance(open_registry("azure"), AzureRegistry)
+    assert azureml.calls("GET", r"/models$")  # signed in, reached
     with pytest.raises(UsageError, match="^--tracking-uri is for the MLflow registry"):
         open_registry("azure", tracking_uri="sqlite:///x.db")
 
 
-def test_cli_champion_on_azure(mlops, ml_client, monkeypatch):
-    from mlops_actions.registry import azure_registry
-
-    monkeypatch.setattr(azure_registry, "_default_client", lambda: ml_client)
+def test_cli_champion_on_azure(mlops, azureml, signed_in):
     result = mlops("--backend", "azure", "model", "champion", "ghost")
     assert (result.code, result.out, result.err) == (0, "ghost has no champion\n", "")
 

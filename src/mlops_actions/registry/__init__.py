@@ -7,6 +7,8 @@ unless a tracking URI says otherwise); the interface and its records live in
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlops_actions.implementations import implementation
 from mlops_actions.registry.base import (
     Audit,
@@ -35,12 +37,14 @@ BACKENDS = {
 }
 
 
-def open_registry(backend: str, *, tracking_uri: str | None = None) -> Registry:
+def open_registry(
+    backend: str, *, tracking_uri: str | None = None, **options: Any
+) -> Registry:
     """The registry of ``backend`` (``local``, ``mlflow`` or ``azure``), reached
-    now; ``azure`` reads its workspace from the workspace connection
-    (``MLOPS_AZURE_*``, ``mlops.yaml``).
+    now; ``azure`` takes ``workspace`` (default: the workspace connection's,
+    from ``MLOPS_AZURE_*`` and ``mlops.yaml``).
 
     Raises :class:`RegistryUnavailable` when its store cannot be reached.
     """
     chosen = implementation(backend, Registry, BACKENDS, kind="registry backend")
-    return chosen(tracking_uri)
+    return chosen(tracking_uri, **options)

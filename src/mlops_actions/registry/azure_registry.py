@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from mlops_actions.errors import BackendError, UsageError
@@ -31,6 +32,7 @@ from mlops_actions.registry.base import (
     Registry,
     check_name,
     check_version,
+    lineage_tags,
     utc_now,
 )
 
@@ -58,13 +60,21 @@ class AzureRegistry(Registry):
     concurrency group (GitHub Actions ``concurrency:``).
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, client: Any = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        client: Any = None,
+        workspace: Any = None,
+    ) -> None:
         if tracking_uri:
             raise UsageError(
                 "--tracking-uri is for the MLflow registry: the Azure registry "
                 "reads its workspace from MLOPS_AZURE_* or mlops.yaml"
             )
-        self.ws = Workspace(client if client is not None else _default_client())
+        self.ws = Workspace(
+            client if client is not None else _default_client(workspace)
+        )
         with self.ws.calls():
             # Reach the workspace now, so a dead one fails here in one line.
             self.ws.reach()
@@ -81,8 +91,25 @@ class AzureRegistry(Registry):
         commit: str | None,
         tags: dict[str, str] | None = None,
         gate_decision: str | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> tuple[ModelVersion, bool]:
+        from mlops_actions.pipeline.azure_outputs import job_output_source
+
         check_name(name)
+        if source := job_output_source(Path(model_dir)):
+            # downloaded from a job of this workspace: register the job's own
+            # output, so the version's lineage is the job's, uploaded once
+            return self.register_job_output(
+                name,
+                str(source["job"]),
+                str(source["output"]),
+                evaluation_dir=evaluation_dir,
+                run_id=run_id,
+                commit=commit,
+                tags=tags,
+                gate_decision=gate_decision,
+                data=data,
+            )
         evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
         new_tags = local_tags(
             Path(model_dir),
@@ -91,6 +118,7 @@ class AzureRegistry(Registry):
             evaluation_dir=evaluation_dir,
             extra=tags,
         )
+        new_tags.update(lineage_tags(data))
         path = str(Path(model_dir).resolve())
         return self._register(name, path, new_tags, evaluation_dir, gate_decision)
 
@@ -105,7 +133,7 @@ class AzureRegistry(Registry):
         commit: str | None,
         tags: dict[str, str] | None = None,
         gate_decision: str | None = None,
-        data: dict[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> tuple[ModelVersion, bool]:
         """Like :meth:`register`, for the output ``output`` of the Azure ML job
         ``job`` (``azureml://jobs/<job>/outputs/<output>``), never downloaded.
@@ -319,9 +347,10 @@ class AzureRegistry(Registry):
             return self._rest_version(name, check_version(version))
 
 
-def _default_client() -> Any:
-    """The workspace connection's client (flags, MLOPS_AZURE_*, mlops.yaml)."""
+def _default_client(workspace: Any = None) -> Any:
+    """The workspace connection's client: ``workspace``, else the one flags,
+    MLOPS_AZURE_* and mlops.yaml name."""
     from mlops_actions.azure.client import ml_client
     from mlops_actions.azure.workspace import resolve_workspace
 
-    return ml_client(resolve_workspace())
+    return ml_client(workspace or resolve_workspace())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -29,13 +28,13 @@ from mlops_actions.registry.base import (
     PREVIOUS_CHAMPION,
     HistoryEntry,
     ModelVersion,
+    lineage_tags,
     utc_now,
 )
 from mlops_actions.registry.candidate import read_metrics
 
 METRIC_TAG = "metric."
 KEY_TAG = "mlops.key"
-DATA_TAG = "mlops.data."
 EVALUATION_TAG = "mlops.evaluation"
 HISTORY_TAG = "mlops.history."
 #: container tag -> alias it carries
@@ -47,8 +46,6 @@ POINTERS = {
 TAG_VALUE_LIMIT = 1000
 #: A history entry is one container tag: its free text is cut to fit.
 REASON_LIMIT = 300
-_DATA_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*")
-_INPUT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def identity_tags(
@@ -95,14 +92,7 @@ def job_tags(
     for part, value in (("job", job), ("output", output)):
         if not value or "/" in value:
             raise UsageError(f"{part} {value!r} is not valid: name one, no '/'")
-    lineage = {}
-    for name, ref in (data or {}).items():
-        if not _INPUT.fullmatch(name) or not _DATA_REF.fullmatch(str(ref)):
-            raise UsageError(
-                f"data lineage {name}={ref!r}: use INPUT=NAME:VERSION, the pipeline "
-                "input and the data asset version it read"
-            )
-        lineage[f"{DATA_TAG}{name}"] = str(ref)
+    lineage = lineage_tags(data)
     return {
         **identity_tags(stand_in=f"job:{job}", **identity),
         **lineage,

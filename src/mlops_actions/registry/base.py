@@ -25,7 +25,12 @@ CHAMPION = "champion"
 PREVIOUS_CHAMPION = "previous-champion"
 ACTIONS = ("register", "promote", "rollback")
 
+#: Tags ``mlops.data.<input>`` = ``NAME:VERSION``: the data a version was trained on.
+DATA_TAG = "mlops.data."
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_DATA_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*")
+_INPUT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _VERSION = re.compile(r"[1-9][0-9]*")
 
 
@@ -161,6 +166,7 @@ class Registry(ABC):
         commit: str | None,
         tags: dict[str, str] | None = None,
         gate_decision: str | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> tuple[ModelVersion, bool]:
         """Store the MLflow model folder ``model_dir`` as a new version of
         ``name`` (created on first use), with the evaluation folder beside it
@@ -173,6 +179,9 @@ class Registry(ABC):
         ``register`` entry is added to the history, with ``gate_decision``
         (what the gate decided about this candidate, reject included). Tag
         keys starting with ``mlops.`` or ``metric.`` are reserved (UsageError).
+        ``data`` maps each pipeline input to the ``NAME:VERSION`` of the data
+        asset it read (the lineage): the version's tags carry it as
+        ``mlops.data.<input>`` (see :func:`lineage_tags`).
         """
 
     @abstractmethod
@@ -233,6 +242,20 @@ class Registry(ABC):
     def history(self, name: str) -> list[HistoryEntry]:
         """Every register, promote and rollback of ``name``, oldest first;
         UsageError when no model of that name exists."""
+
+
+def lineage_tags(data: Mapping[str, str] | None) -> dict[str, str]:
+    """``mlops.data.<input>`` tags for ``data`` (input -> ``NAME:VERSION``);
+    UsageError for an input or a reference of another form."""
+    tags = {}
+    for name, ref in sorted((data or {}).items()):
+        if not _INPUT.fullmatch(str(name)) or not _DATA_REF.fullmatch(str(ref)):
+            raise UsageError(
+                f"data lineage {name}={ref!r}: use INPUT=NAME:VERSION, the pipeline "
+                "input and the data asset version it read"
+            )
+        tags[f"{DATA_TAG}{name}"] = str(ref)
+    return tags
 
 
 def check_name(name: str) -> str:

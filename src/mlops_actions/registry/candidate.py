@@ -31,12 +31,6 @@ class Candidate:
     data: dict[str, str] = field(default_factory=dict)
 
 
-def lineage_tags(data: dict[str, str]) -> dict[str, str]:
-    """The tags a registered version carries for the data it was trained on:
-    ``data.<input>`` = ``NAME:VERSION``."""
-    return {f"data.{name}": str(asset) for name, asset in sorted(data.items())}
-
-
 def from_run(
     state: Path,
     run: str,

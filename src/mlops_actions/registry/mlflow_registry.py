@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +27,7 @@ from mlops_actions.registry.base import (
     Registry,
     check_name,
     check_version,
+    lineage_tags,
     utc_now,
 )
 from mlops_actions.registry.database import prepare_database
@@ -102,10 +103,12 @@ class MlflowRegistry(Registry):
         commit: str | None,
         tags: dict[str, str] | None = None,
         gate_decision: str | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> tuple[ModelVersion, bool]:
         check_name(name)
         evaluation_dir = Path(evaluation_dir) if evaluation_dir else None
         new_tags = version_tags(Path(model_dir), evaluation_dir, run_id, commit, tags)
+        new_tags.update(lineage_tags(data))
         with self._calls(), exclusive(self.store):
             found = self.client.search_model_versions(
                 f"name = '{name}' and tags.`{KEY_TAG}` = '{new_tags[KEY_TAG]}'"

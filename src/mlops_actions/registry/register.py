@@ -17,7 +17,7 @@ from mlops_actions.registry.base import (
     Registry,
     current_commit,
 )
-from mlops_actions.registry.candidate import Candidate, from_run, lineage_tags
+from mlops_actions.registry.candidate import Candidate, from_run
 from mlops_actions.registry.records import gate_promotion, gate_verdict, model_record
 from mlops_actions.settings import state_dir
 
@@ -74,8 +74,9 @@ def register_model(
         evaluation_dir=candidate.evaluation_dir,
         run_id=candidate.run_id,
         commit=commit or current_commit(),
-        tags={**lineage_tags(candidate.data), **tags},
+        tags=dict(tags),
         gate_decision=decided,
+        data=candidate.data,
     )
     promoted = None
     if isinstance(promotion, tuple):

@@ -36,7 +36,6 @@ from mlops_actions.pipeline.spec import Pipeline, load_pipeline
 from mlops_actions.records.gate import PASSING
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
-from mlops_actions.registry.candidate import lineage_tags
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def _register(
         evaluation_dir=trained.metrics,
         run_id=producing_run(trained.record.to_json(), str(trained.model)),
         commit=current_commit(),
-        tags=lineage_tags(trained.record.data),
+        data=trained.record.data,
     )
     champion = gate.record["champion"]
     return version, _promote(registry, name, version, created, champion, outcome)
