@@ -7,6 +7,7 @@ fake API server) joins by adding a factory to ``PIPELINE_BACKENDS`` or
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,13 @@ import pytest
 from mlops_actions.deploy.base import DeployTarget
 from mlops_actions.pipeline.backend import PipelineBackend
 from mlops_actions.pipeline.spec import Pipeline, load_pipeline
+from tests.fakes.azureml.fixtures import (  # noqa: F401 (fixtures)
+    azureml,
+    azurite,
+    ml_client,
+    static_credential,
+    tls_authority,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SCORER_MODELS = Path(__file__).resolve().parents[1] / "scorer" / "fixtures"
@@ -44,15 +52,32 @@ def _local_pipelines(tmp_path: Path) -> PipelineSubject:
     )
 
 
+def _azure_pipelines(tmp_path: Path, request: pytest.FixtureRequest) -> PipelineSubject:
+    """The Azure ML backend, the real azure-ai-ml under it, against the fake
+    service in executor mode: the toy pipeline's steps really run there."""
+    from mlops_actions.pipeline.azure import AzureBackend
+
+    client = request.getfixturevalue("ml_client")
+    request.getfixturevalue("azureml").execute = True
+    shutil.copytree(FIXTURES / "toy", tmp_path / "toy")
+    return PipelineSubject(
+        AzureBackend(tmp_path / ".mlops", client=client, log=io.StringIO()),
+        load_pipeline(tmp_path / "toy" / "pipeline.yml"),
+        lambda where: Path(where).is_dir(),
+    )
+
+
 #: Every PipelineBackend implementation.
-PIPELINE_BACKENDS = {"local": _local_pipelines}
+PIPELINE_BACKENDS = {"local": _local_pipelines, "azure": _azure_pipelines}
 
 
 @pytest.fixture(params=sorted(PIPELINE_BACKENDS))
 def pipelines(request, tmp_path, monkeypatch) -> PipelineSubject:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return PIPELINE_BACKENDS[request.param](tmp_path)
+    if request.param == "local":
+        return _local_pipelines(tmp_path)
+    return PIPELINE_BACKENDS[request.param](tmp_path, request)
 
 
 @dataclass(frozen=True)
