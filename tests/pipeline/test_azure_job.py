@@ -113,3 +113,17 @@ def test_a_job_input_override_reaches_that_node_only():
     jobs = _rest(prepared.job)["jobs"]
     assert jobs["consume"]["inputs"]["fail_with"]["value"] == "1"
     assert "fail_with" not in jobs["produce"]["inputs"]
+
+
+def test_a_string_input_naming_a_data_asset_is_pinned_and_stays_a_string():
+    pipeline = load_pipeline(FIXTURES / "toy" / "pipeline.yml")
+    prepared = prepare_job(
+        pipeline,
+        {"word": "azureml:greetings@latest"},
+        name="n",
+        step_timeout_s=60,
+        resolve_data=lambda uri: "greetings:3",
+    )
+    inputs = _rest(prepared.job)["inputs"]
+    assert inputs["word"] == {"jobInputType": "literal", "value": "azureml:greetings:3"}
+    assert prepared.data == {"word": "greetings:3"}

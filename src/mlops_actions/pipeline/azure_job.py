@@ -118,8 +118,12 @@ def _pin_data(job: Any, resolve: Callable[[str], str]) -> dict[str, str]:
             continue
         asset = resolve(path)
         pinned[key] = asset
-        kind = getattr(data, "type", None) or "uri_folder"
-        setattr(job.inputs, key, Input(type=kind, path=f"azureml:{asset}"))
+        kind = getattr(data, "type", None)
+        # a data input stays one; a string input (a step that reads the
+        # reference itself) stays a string, pinned all the same
+        reference = f"azureml:{asset}"
+        pinned_to = Input(type=kind, path=reference) if kind else reference
+        setattr(job.inputs, key, pinned_to)
     return pinned
 
 
