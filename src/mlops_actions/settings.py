@@ -38,6 +38,12 @@ NOT_OPTIONS = {
         "actions/_shared/setup.sh: the project's own requirements file"
     ),
     "MLOPS_ACTIONS_SOURCE": "actions/_shared/setup.sh: wheel or checkout to install",
+    "MLOPS_ACTIONS_PIPELINE": (
+        "actions/submit-pipeline: the pipeline file, passed as the argument"
+    ),
+    "MLOPS_ACTIONS_SET": (
+        "actions/submit-pipeline: the `set` input's lines, each passed as one --set"
+    ),
     "MLOPS_PIPELINE_RUN_ID": "set by the local runner for each step: the run id",
     "MLOPS_STEP": "set by the local runner for each step: the step's name",
     "MLOPS_WORKDIR": "set by the local runner for each step: where mlops ran",

@@ -45,6 +45,22 @@ def succeeded(state: str | None) -> bool:
     return state == COMPLETED
 
 
+#: Azure ML's job states that have not started running yet
+_QUEUED = frozenset({"NotStarted", "Queued", "Preparing", "Provisioning", "Starting"})
+
+
+def run_status(state: str | None) -> str:
+    """The pipeline backend interface's word (``RUN_STATUSES``) for an Azure ML
+    job state."""
+    if state == COMPLETED:
+        return "completed"
+    if state == "Canceled":
+        return "cancelled"
+    if has_ended(state):
+        return "failed"  # Failed, NotResponding, Paused and unknown states
+    return "queued" if state in _QUEUED else "running"
+
+
 @dataclass(frozen=True)
 class JobState:
     """What ``jobs.get`` says of a job now."""

@@ -24,12 +24,12 @@ def data() -> None:
     """Data assets on Azure ML, versioned by content (--backend azure)."""
 
 
-def _client(ctx: click.Context) -> Any:
+def _client(ctx: click.Context, workspace: dict[str, Any]) -> Any:
     """The workspace's MLClient; data assets exist on Azure ML only."""
-    return _connect(ctx)[0]
+    return _connect(ctx, workspace)[0]
 
 
-def _connect(ctx: click.Context) -> tuple[Any, Any]:
+def _connect(ctx: click.Context, workspace: dict[str, Any]) -> tuple[Any, Any]:
     """(MLClient, project config): the config also names the datastore."""
     if ctx.obj.backend != "azure":
         raise UsageError(
@@ -41,7 +41,8 @@ def _connect(ctx: click.Context) -> tuple[Any, Any]:
     from mlops_actions.project import load_project
 
     project = load_project()
-    return ml_client(resolve_workspace(project=project)), project
+    flags = options.workspace_flags(dict(workspace))
+    return ml_client(resolve_workspace(project=project, **flags)), project
 
 
 @data.command()
@@ -62,6 +63,7 @@ def _connect(ctx: click.Context) -> tuple[Any, Any]:
     help="[default: uri_file for a file, uri_folder for a folder]",
 )
 @click.option("--description", metavar="TEXT", show_envvar=True)
+@options.azure_workspace()
 @JSON
 @click.pass_context
 def register(
@@ -72,6 +74,7 @@ def register(
     kind: str | None,
     description: str | None,
     as_json: bool,
+    **workspace: str | None,
 ) -> None:
     """Upload PATH, a file or folder, as data asset --name, versioned by its
     content: registering the same bytes again finds that version and uploads
@@ -84,7 +87,7 @@ def register(
     from mlops_actions import gha
     from mlops_actions.data.azure import register_data
 
-    client, project = _connect(ctx)
+    client, project = _connect(ctx, workspace)
     done = register_data(
         client,
         path,
@@ -108,14 +111,17 @@ def register(
 
 @data.command(name="list")
 @click.option("--name", show_envvar=True, help="Every version of this asset.")
+@options.azure_workspace()
 @JSON
 @click.pass_context
-def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
+def list_(
+    ctx: click.Context, name: str | None, as_json: bool, **workspace: str | None
+) -> None:
     """List data assets with their latest version, or every version of
     --name, newest first."""
     from mlops_actions.data.azure import list_data
 
-    assets = list_data(_client(ctx), name)
+    assets = list_data(_client(ctx, workspace), name)
     if as_json:
         click.echo(json.dumps([_json(a) for a in assets], indent=2))
         return
@@ -132,13 +138,14 @@ def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
 
 @data.command()
 @click.argument("ref", metavar="NAME[:VERSION|@latest]")
+@options.azure_workspace()
 @JSON
 @click.pass_context
-def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+def show(ctx: click.Context, ref: str, as_json: bool, **workspace: str | None) -> None:
     """Show one data asset version (the newest unless VERSION is given)."""
     from mlops_actions.data.azure import show_data
 
-    asset = show_data(_client(ctx), ref)
+    asset = show_data(_client(ctx, workspace), ref)
     if as_json:
         click.echo(json.dumps(_json(asset), indent=2))
         return

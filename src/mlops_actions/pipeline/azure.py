@@ -32,23 +32,6 @@ SUBMITTED = Path("azure") / "submitted.json"
 DEFAULT_TIMEOUT_S = 4 * 3600
 
 
-#: Azure ML's job states that have not started running yet
-_QUEUED = frozenset({"NotStarted", "Queued", "Preparing", "Provisioning", "Starting"})
-
-
-def run_status(state: str | None) -> str:
-    """One of the interface's RUN_STATUSES for an Azure ML job state."""
-    from mlops_actions.azure.jobs import COMPLETED, has_ended
-
-    if state == COMPLETED:
-        return "completed"
-    if state == "Canceled":
-        return "cancelled"
-    if has_ended(state):
-        return "failed"  # Failed, NotResponding, Paused and unknown states
-    return "queued" if state in _QUEUED else "running"
-
-
 class AzureBackend(PipelineBackend):
     """Pipelines on an Azure ML workspace."""
 
@@ -179,7 +162,7 @@ class AzureRun(SubmittedRun):
         return "completed"
 
     def status(self) -> str:
-        from mlops_actions.azure.jobs import get_state
+        from mlops_actions.azure.jobs import get_state, run_status
 
         return run_status(get_state(self.backend.client, self.run_id).state)
 

@@ -76,8 +76,7 @@ def job_output_source(path: Path) -> dict[str, Any] | None:
 
 def run_record(run: AzureRun) -> RunRecord:
     """``run.json``'s body for an Azure job (written beside its outputs)."""
-    from mlops_actions.azure.jobs import children, get_state
-    from mlops_actions.pipeline.azure import run_status
+    from mlops_actions.azure.jobs import children, get_state, run_status
 
     client = run.backend.client
     status = run_status(get_state(client, run.run_id).state)
