@@ -13,6 +13,7 @@ shape only, and says so.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from mlops_actions.deploy.base import Deployed, DeployTarget, ModelRef
 from mlops_actions.deploy.smoke import load_smoke
 from mlops_actions.errors import UsageError
 from mlops_actions.registry.base import Registry
+from mlops_actions.settings import state_dir
 
 
 def deploy_model(
@@ -56,10 +58,12 @@ def deploy_model(
         smoke = _stored_smoke(registry, name, version)
         if smoke is None:
             smoke = _registered_example(registry, name, version)
-    return target.deploy(
-        ModelRef(f"models:/{name}/{version}", version, name),
-        _tolerant(smoke, tolerance),
-    )
+    uri = f"models:/{name}/{version}"
+    if registry is not None and not registry.serves_by_uri:
+        where = state_dir() / "models" / name / version
+        shutil.rmtree(where, ignore_errors=True)  # never serve a half download
+        uri = str(registry.download(name, version, where).resolve())
+    return target.deploy(ModelRef(uri, version, name), _tolerant(smoke, tolerance))
 
 
 def _registered_version(model: str | None) -> tuple[str, str] | None:

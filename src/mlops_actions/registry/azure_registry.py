@@ -60,6 +60,10 @@ class AzureRegistry(Registry):
     concurrency group (GitHub Actions ``concurrency:``).
     """
 
+    #: models:/ URIs of the workspace load only with its MLflow tracking URI
+    #: (azureml-mlflow, kept out of the core install): serve downloaded copies.
+    serves_by_uri = False
+
     def __init__(
         self,
         tracking_uri: str | None = None,

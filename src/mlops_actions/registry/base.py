@@ -155,6 +155,10 @@ class Registry(ABC):
     unreadable store raises :class:`RegistryUnavailable` (exit 3).
     """
 
+    #: Whether a version's ``models:/`` URI loads in this process as it is
+    #: (MLflow's registry); False: serve a downloaded copy instead.
+    serves_by_uri: bool = True
+
     @abstractmethod
     def register(
         self,
