@@ -25,6 +25,10 @@ def toy_pipeline() -> Path:
     return Path(__file__).resolve().parents[1] / "fixtures" / "toy" / "pipeline.yml"
 
 
+#: The runner's OIDC request token in the tests: it must never be shown.
+CANARY_REQUEST_TOKEN = "canary-oidc-request-token-9d41"
+
+
 @pytest.fixture
 def signed_in(azureml, tls_authority, monkeypatch):  # noqa: F811 (fixtures)
     """The CLI's own sign-in, as in a workflow with no azure/login step: the
@@ -36,7 +40,8 @@ def signed_in(azureml, tls_authority, monkeypatch):  # noqa: F811 (fixtures)
     from tests.fakes.entra import FakeEntra
     from tests.fakes.github_oidc import FakeGitHubOidc
 
-    with FakeEntra(tls_authority, expires_in=60) as entra, FakeGitHubOidc() as oidc:
+    oidc_fake = FakeGitHubOidc(request_token=CANARY_REQUEST_TOKEN)
+    with FakeEntra(tls_authority, expires_in=60) as entra, oidc_fake as oidc:
         cloud = {**azureml.cloud_metadata, "active_directory": f"{entra.url}/"}
         env = {
             **oidc.env(),
