@@ -80,6 +80,7 @@ def test_submit_streams_waits_and_downloads_the_metrics(
     assert metrics.read_bytes() == METRICS
     assert metrics.parent == tmp_path / ".mlops" / "runs" / job / "outputs" / "result"
     assert "wrote result" in result.err  # the job's log, streamed to stderr
+    assert "\x1b[" not in result.err  # no progress bars or colour codes
 
     [put] = _job_puts(azureml)
     body = put["body"]["properties"]

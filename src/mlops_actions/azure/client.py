@@ -9,8 +9,11 @@ them. (azure-ai-ml swaps in its own for log and discovery downloads.)
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 from mlops_actions.azure.retry import ATTEMPTS_ATTR, retry_policy
@@ -116,3 +119,30 @@ def _service_message(exc: BaseException) -> str:
     if len(line) > MAX_MESSAGE:
         line = line[: MAX_MESSAGE - 3] + "..."
     return line or type(exc).__name__
+
+
+class _WithoutColourResets:
+    """stderr, minus what azure-ai-ml prints after every upload whatever its
+    show_progress says: a colour reset and blank lines (noise in a log)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.replace("\x1b[39m", "").strip():
+            return int(self._stream.write(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def quiet_uploads() -> Iterator[None]:
+    """Around SDK calls that upload (job code, data, models, environments)."""
+    real = sys.stderr
+    sys.stderr = _WithoutColourResets(real)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stderr = real

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from mlops_actions.data.versions import VERSION_DIGITS, content_digest
-from mlops_actions.azure.client import azure_error
+from mlops_actions.azure.client import azure_error, quiet_uploads
 from mlops_actions.errors import UsageError
 from mlops_actions.redact import redact
 
@@ -124,7 +124,8 @@ def register_environment(client: Any, raw: Any, base: Path) -> str:
         params_override=override,
     )
     try:
-        client.environments.create_or_update(entity)
+        with quiet_uploads():
+            client.environments.create_or_update(entity)
     except HttpResponseError as exc:
         raise azure_error(exc, f"register environment {name}:{version}") from None
     return reference

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlops_actions.data.versions import VERSION_DIGITS, content_digest
-from mlops_actions.azure.client import azure_error
+from mlops_actions.azure.client import azure_error, quiet_uploads
 from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.redact import redact
 
@@ -125,7 +125,8 @@ def register_data(
     )
     where = f"datastore {datastore}" if datastore else "the default datastore"
     try:
-        created = client.data.create_or_update(data)
+        with quiet_uploads():
+            created = client.data.create_or_update(data)
     except HttpResponseError as exc:
         if _from_storage(exc):
             raise _upload_error(exc, f"{name}:{version}", where) from None

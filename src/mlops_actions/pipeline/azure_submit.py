@@ -139,10 +139,11 @@ def _existing_job(client: Any, name: str) -> Any:
 
 
 def _create(client: Any, job: Any) -> Any:
-    from mlops_actions.azure.client import azure_error
+    from mlops_actions.azure.client import azure_error, quiet_uploads
 
     try:
-        return client.jobs.create_or_update(job)
+        with quiet_uploads():
+            return client.jobs.create_or_update(job)
     except UsageError:
         raise
     except Exception as exc:

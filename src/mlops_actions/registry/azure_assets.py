@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlops_actions.azure.client import quiet_uploads
 from mlops_actions.digest import tree_digest
 from mlops_actions.errors import BackendError, MlopsError, UsageError
 from mlops_actions.redact import redact
@@ -165,7 +166,8 @@ class Workspace:
             name=name, version=str(number), path=path, type="mlflow_model", tags=tags
         )
         try:
-            return self.client.models.create_or_update(model)
+            with quiet_uploads():
+                return self.client.models.create_or_update(model)
         except ResourceExistsError:
             return None
         except Exception as exc:
@@ -189,15 +191,16 @@ class Workspace:
         try:
             self.client.data.get(asset, version=version)
         except ResourceNotFoundError:
-            self.client.data.create_or_update(
-                Data(
-                    name=asset,
-                    version=version,
-                    path=str(folder),
-                    type=AssetTypes.URI_FOLDER,
-                    tags={"mlops.model": name},
+            with quiet_uploads():
+                self.client.data.create_or_update(
+                    Data(
+                        name=asset,
+                        version=version,
+                        path=str(folder),
+                        type=AssetTypes.URI_FOLDER,
+                        tags={"mlops.model": name},
+                    )
                 )
-            )
         return f"{asset}:{version}"
 
     def fetch_evaluation(self, ref: str, dest: Path) -> Path:
