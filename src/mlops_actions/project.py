@@ -137,7 +137,7 @@ class AzureConfig(_Strict):
     #: datastore for data assets; unset: the workspace's default
     datastore: str | None = None
     #: seconds a pipeline wait may take
-    timeout: float = Field(DEFAULT_TIMEOUT_S, gt=0)
+    timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
     compute: dict[str, Compute] = Field(default_factory=dict)
     light: Light = Field(default_factory=Light)
     #: folder of Azure ML environments (one sub-folder each)

@@ -141,7 +141,7 @@ class _WithoutColourResets:
 def quiet_uploads() -> Iterator[None]:
     """Around SDK calls that upload (job code, data, models, environments)."""
     real = sys.stderr
-    sys.stderr = _WithoutColourResets(real)  # type: ignore[assignment]
+    sys.stderr = _WithoutColourResets(real)
     try:
         yield
     finally:

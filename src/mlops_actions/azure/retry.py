@@ -119,9 +119,8 @@ def _policy_class() -> type:
                 status = response.http_response.status_code
                 if not should_retry(method, status):
                     return response
-                pause = self.get_retry_after(response)
-                if pause is None:
-                    pause = backoff_s(attempts)
+                asked = self.get_retry_after(response)
+                pause = backoff_s(attempts) if asked is None else asked
                 if not _may_retry(attempts, most, pause, deadline) or not _rewind(
                     body, position
                 ):

@@ -64,7 +64,7 @@ def asset_from(data: Any) -> DataAsset:
     if not datastore and uri and (found := _DATASTORE.search(uri)):
         datastore = found.group(1)
     context = getattr(data, "creation_context", None)
-    created = getattr(context, "created_at", None)
+    created: Any = getattr(context, "created_at", None)
     return DataAsset(
         name=str(data.name),
         version=str(data.version or getattr(data, "latest_version", "") or ""),

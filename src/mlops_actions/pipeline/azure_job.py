@@ -62,7 +62,7 @@ def prepare_job(
     """
     from azure.ai.ml import load_job
 
-    job = load_job(pipeline.path)
+    job: Any = load_job(pipeline.path)  # a PipelineJob: the file says type: pipeline
     job.name = name
     job.tags = {**(job.tags or {}), **(tags or {})}
     values: dict[str, Any] = dict(light.inputs) if light else {}

@@ -19,6 +19,7 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from mlops_actions.digest import tree_digest
@@ -85,7 +86,7 @@ def local_tags(model_dir: Path, **identity: Any) -> dict[str, str]:
 
 
 def job_tags(
-    job: str, output: str, data: dict[str, str] | None, **identity: Any
+    job: str, output: str, data: Mapping[str, str] | None, **identity: Any
 ) -> dict[str, str]:
     """Tags of a version registered from a job's output: the job stands in for a
     missing run id, and ``mlops.data.<input>`` names each data asset read."""
