@@ -278,3 +278,16 @@ def workspace_flags(values: dict[str, Any]) -> dict[str, Any]:
         "resource_group": values.pop("resource_group", None),
         "workspace": values.pop("workspace", None),
     }
+
+
+def input_overrides() -> Callable[[F], F]:
+    """``--set NAME=VALUE`` (repeatable): a pipeline input's value, or one job's
+    (``jobs.NODE.inputs.NAME=VALUE``)."""
+    return click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a pipeline input, or a job's input as "
+        "jobs.NODE.inputs.NAME=VALUE (repeatable).",
+    )

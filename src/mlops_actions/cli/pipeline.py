@@ -85,14 +85,7 @@ def validate(
 
 @pipeline.command()
 @click.argument("file", type=FILE)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a pipeline input, or a job's input as "
-    "jobs.NODE.inputs.NAME=VALUE (repeatable).",
-)
+@options.input_overrides()
 @click.option(
     "--cache/--no-cache",
     default=True,
@@ -191,14 +184,7 @@ def run(
 
 @pipeline.command()
 @click.argument("file", type=FILE)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a pipeline input, or a job's input as "
-    "jobs.NODE.inputs.NAME=VALUE (repeatable).",
-)
+@options.input_overrides()
 @click.option(
     "--light",
     is_flag=True,

@@ -23,21 +23,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlops_actions.digest import tree_digest
-from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.errors import UsageError
 from mlops_actions.registry.base import (
     CHAMPION,
     PREVIOUS_CHAMPION,
     HistoryEntry,
     ModelVersion,
+    HISTORY_TAG,
+    KEY_TAG,
+    METRIC_TAG,
+    history_from_tags,
     lineage_tags,
+    metrics_from_tags,
     utc_now,
 )
 from mlops_actions.registry.candidate import read_metrics
 
-METRIC_TAG = "metric."
-KEY_TAG = "mlops.key"
 EVALUATION_TAG = "mlops.evaluation"
-HISTORY_TAG = "mlops.history."
 #: container tag -> alias it carries
 POINTERS = {
     f"mlops.{CHAMPION}": CHAMPION,
@@ -125,13 +127,7 @@ def pointers(container: Any | None) -> dict[str, str]:
 def as_version(name: str, rest: Any, aliases: dict[str, str]) -> ModelVersion:
     """The REST model version as ours; ``aliases`` from :func:`pointers`."""
     tags = tags_of(rest)
-    metrics = {}
-    for tag, value in tags.items():
-        if tag.startswith(METRIC_TAG):
-            try:
-                metrics[tag[len(METRIC_TAG) :]] = float(value)
-            except ValueError:
-                pass
+    metrics = metrics_from_tags(tags)
     version = str(rest.name)
     return ModelVersion(
         name=name,
@@ -148,17 +144,7 @@ def as_version(name: str, rest: Any, aliases: dict[str, str]) -> ModelVersion:
 
 
 def entries(shown: str, name: str, container: Any) -> list[HistoryEntry]:
-    tags = tags_of(container)
-    entries = []
-    for key in sorted(k for k in tags if k.startswith(HISTORY_TAG)):
-        try:
-            entries.append(HistoryEntry.from_json(json.loads(tags[key])))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise BackendError(
-                f"registry {shown}: tag {key} of {name} is not a history entry; "
-                "fix or delete the tag"
-            ) from None
-    return entries
+    return history_from_tags(tags_of(container), store=shown, name=name)
 
 
 def entry_tag(container: Any, entry: HistoryEntry) -> dict[str, str]:

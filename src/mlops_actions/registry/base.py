@@ -7,6 +7,7 @@ contract; ``tests/registry/test_contract.py`` runs it against every backend.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 from abc import ABC, abstractmethod
@@ -27,6 +28,12 @@ ACTIONS = ("register", "promote", "rollback")
 
 #: Tags ``mlops.data.<input>`` = ``NAME:VERSION``: the data a version was trained on.
 DATA_TAG = "mlops.data."
+#: Tags ``metric.<name>``: the evaluate step's metrics at registration.
+METRIC_TAG = "metric."
+#: Tags ``mlops.history.<sortable id>``: one audit entry each, as JSON.
+HISTORY_TAG = "mlops.history."
+#: Tag ``mlops.key``: a hash of (run, commit), what registration is idempotent on.
+KEY_TAG = "mlops.key"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _DATA_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -260,6 +267,35 @@ def lineage_tags(data: Mapping[str, str] | None) -> dict[str, str]:
             )
         tags[f"{DATA_TAG}{name}"] = str(ref)
     return tags
+
+
+def metrics_from_tags(tags: Mapping[str, str]) -> dict[str, float]:
+    """The ``metric.<name>`` tags of a version, as numbers."""
+    metrics = {}
+    for tag, value in tags.items():
+        if tag.startswith(METRIC_TAG):
+            try:
+                metrics[tag[len(METRIC_TAG) :]] = float(value)
+            except ValueError:
+                pass
+    return metrics
+
+
+def history_from_tags(
+    tags: Mapping[str, str], *, store: str, name: str
+) -> list[HistoryEntry]:
+    """The ``mlops.history.*`` entries among ``tags``, oldest first; a tag that
+    is no entry is a BackendError naming it (and ``store``, the registry)."""
+    entries = []
+    for key in sorted(k for k in tags if k.startswith(HISTORY_TAG)):
+        try:
+            entries.append(HistoryEntry.from_json(json.loads(tags[key])))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise BackendError(
+                f"registry {store}: tag {key} of {name} is not a history entry; "
+                "fix or delete the tag"
+            ) from None
+    return entries
 
 
 def check_name(name: str) -> str:

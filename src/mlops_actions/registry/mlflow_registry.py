@@ -26,7 +26,9 @@ from mlops_actions.registry.base import (
     ModelVersion,
     Registry,
     check_name,
+    HISTORY_TAG,
     check_version,
+    history_from_tags,
     lineage_tags,
     utc_now,
 )
@@ -45,7 +47,6 @@ from mlops_actions.registry.store import (
     store_failure,
 )
 
-HISTORY_TAG = "mlops.history."
 _STORE_ERRORS = ("mlflow", "sqlalchemy", "sqlite3", "requests", "urllib3")
 T = TypeVar("T")
 
@@ -234,16 +235,7 @@ class MlflowRegistry(Registry):
     def history(self, name: str) -> list[HistoryEntry]:
         with self._calls():
             tags = self._model(check_name(name)).tags or {}
-        entries = []
-        for key in sorted(k for k in tags if k.startswith(HISTORY_TAG)):
-            try:
-                entries.append(HistoryEntry.from_json(json.loads(tags[key])))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise BackendError(
-                    f"registry {self.store.shown}: tag {key} of {name} is not a "
-                    "history entry; fix or delete the tag"
-                ) from None
-        return entries
+        return history_from_tags(tags, store=self.store.shown, name=name)
 
     # -- MLflow plumbing ---------------------------------------------------
 

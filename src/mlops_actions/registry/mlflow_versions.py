@@ -15,13 +15,16 @@ from typing import Any
 
 from mlops_actions.digest import tree_digest
 from mlops_actions.errors import UsageError
-from mlops_actions.registry.base import ModelVersion
+from mlops_actions.registry.base import (
+    KEY_TAG,
+    METRIC_TAG,
+    ModelVersion,
+    metrics_from_tags,
+)
 from mlops_actions.registry.candidate import read_metrics
 from mlops_actions.registry.store import Store
 
 EXPERIMENT = "mlops-registry"
-METRIC_TAG = "metric."
-KEY_TAG = "mlops.key"
 EVALUATION = "evaluation"
 
 
@@ -99,13 +102,7 @@ def _experiment_id(client: Any, store: Store) -> str:
 def to_version(mv: Any) -> ModelVersion:
     """MLflow's ModelVersion as ours (aliases only where MLflow filled them)."""
     tags = dict(mv.tags or {})
-    metrics = {}
-    for tag, value in tags.items():
-        if tag.startswith(METRIC_TAG):
-            try:
-                metrics[tag[len(METRIC_TAG) :]] = float(value)
-            except ValueError:
-                pass
+    metrics = metrics_from_tags(tags)
     created = datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=timezone.utc)
     return ModelVersion(
         name=mv.name,
