@@ -64,7 +64,11 @@ def test_a_failed_job_shows_no_secret(mlops, azureml, signed_in, step):
     _assert_clean(result, step)
 
 
-def test_a_service_that_keeps_failing_shows_no_secret(mlops, azureml, signed_in, step):
+def test_a_service_that_keeps_failing_shows_no_secret(
+    mlops, azureml, signed_in, step, monkeypatch
+):
+    # each call gives up after 5 s of retries here, not the CLI's 120 s
+    monkeypatch.setattr("mlops_actions.azure.retry.DEFAULT_DEADLINE_S", 5.0)
     azureml.fail("GET", r"/jobs/[^/]+$", 503, times=100)
     result = _submit(mlops, step)
     assert result.code == 3

@@ -90,7 +90,9 @@ class Azurite:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                # Azurite may take 10 s to close idle keep-alive sockets; its
+                # data is a temporary folder, so nothing is lost by killing it
+                self.process.wait(2)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
