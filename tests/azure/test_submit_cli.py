@@ -194,3 +194,18 @@ def test_a_missing_cluster_is_named_before_anything_is_created(
     assert result.code == 2
     assert "big-cpu" in result.err and "--create-compute" in result.err
     assert _job_puts(azureml) == []
+
+
+def test_a_failed_environment_build_says_so_with_the_build_log(
+    mlops, azureml, signed_in, toy
+):
+    log = "https://example.invalid/builds/42/image_build.log"
+    azureml.environment_build("AzureML-sklearn-1.5", "1", state="Failed", log_url=log)
+    result = mlops("--backend", "azure", "pipeline", "submit", str(toy))
+    assert result.code == 3
+    assert re.search(
+        r"^error: job toy-4242-1-\w+ ended Failed: environment image build failed "
+        rf"for step produce: .*; build log: {re.escape(log)}$",
+        result.err,
+        re.M,
+    ), result.err

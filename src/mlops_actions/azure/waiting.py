@@ -133,12 +133,17 @@ def _outcome(client: Any, ended: jobs.JobState, seconds: float) -> JobOutcome:
             seconds=seconds,
             url=ended.url,
         )
+    from mlops_actions.azure.environments import environment_build_error
+
     why = jobs.failure(client, ended.name)
     message = f"job {ended.name} ended {ended.state or 'with no state'}"
+    page = f"job page: {ended.url}" if ended.url else None
+    built = environment_build_error(why.error, run_url=ended.url, step=why.failing_step)
+    if built:  # the image, not the user's code: say so, with the build log
+        raise BackendError(f"{message}: {built}", detail=page)
     if why.failing_step:
         message += f": step {why.failing_step} failed"
     message += f": {why.error or 'Azure ML gave no error text; see the job page'}"
-    page = f"job page: {ended.url}" if ended.url else None
     if why.failing_step and _REFUSED_INPUT.search(why.error or ""):
         # exit 2 is a step's way to say its input is wrong (as locally): the
         # user fixes the input, not the workspace
