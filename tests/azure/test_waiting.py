@@ -397,3 +397,20 @@ def test_a_cancelled_workflow_cancels_the_job_within_2_s(
     assert child.returncode == 3
     assert f"job toy-8 cancelled because the workflow was cancelled ({name})" in err
     assert len(azureml.calls("POST", r"/jobs/toy-8/cancel$")) == 1
+
+
+def test_a_job_that_ended_before_the_timeout_is_checked_is_not_cancelled(
+    client, azureml
+):
+    # the fault: with the stream slow (here broken, polled every 30 s) and the
+    # timeout already past (0 s), the wait cancelled a job that had completed
+    # and reported a timeout; it must answer as the job ended
+    azureml.script("toy-done", statuses=["Completed"])
+    submit(client, "toy-done")
+    client.jobs.get("toy-done")  # it has completed by now
+    azureml.break_stream("toy-done")
+    outcome = wait_for_job(
+        client, "toy-done", timeout_s=0, out=io.StringIO(), poll_s=30
+    )
+    assert outcome.state == "Completed"
+    assert azureml.calls("POST", r"/jobs/toy-done/cancel$") == []

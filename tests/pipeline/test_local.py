@@ -163,10 +163,15 @@ def test_bad_set_is_refused_before_anything_runs(mlops, toy, args, message):
     assert not Path(".mlops/runs").exists()
 
 
-def test_azure_backend_is_refused_for_now(mlops, toy):
+def test_azure_backend_without_a_workspace_says_how_to_name_one(
+    mlops, toy, monkeypatch
+):
+    for name in [n for n in os.environ if n.startswith(("MLOPS_AZURE_", "AZURE_"))]:
+        monkeypatch.delenv(name)
     result = mlops("--backend", "azure", "pipeline", "run", str(toy))
     assert result.code == 2
-    assert "use --backend local" in result.err
+    assert result.err.startswith("error: no Azure ML workspace: give the")
+    assert not Path(".mlops/runs").exists()
 
 
 def test_json_output_is_the_run_record(mlops, toy):

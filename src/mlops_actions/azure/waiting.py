@@ -94,6 +94,11 @@ def wait_for_job(
                 if noted.signum is not None:
                     raise _cancelled_by_workflow(client, name, noted.signum)
                 if clock() - started >= timeout_s:
+                    # a job that has ended answers as it ended, whatever the
+                    # timeout (0 included): only a running one is cancelled
+                    now = jobs.get_state(client, name)
+                    if jobs.has_ended(now.state):
+                        return _outcome(client, now, clock() - started)
                     raise _timed_out(client, name, timeout_s)
             # a signal that comes as the job ends finds nothing to cancel:
             # the job's own end is the answer
