@@ -182,6 +182,17 @@ def run(
         render.run_summary(record)
 
 
+def _timeout(help: str):
+    """``--timeout SECONDS`` of an Azure ML wait."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        show_envvar=True,
+        help=f"{help}  [default: mlops.yaml azure.timeout, else 14400]",
+    )
+
+
 @pipeline.command()
 @click.argument("file", type=FILE)
 @options.input_overrides()
@@ -199,14 +210,9 @@ def run(
     show_envvar=True,
     help="Stream the job's logs until it ends, then download its outputs.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    show_envvar=True,
-    help="Seconds to wait; the job is cancelled when they pass, and every step "
-    "gets it as its server-side timeout  [default: mlops.yaml azure.timeout, "
-    "else 14400]",
+@_timeout(
+    "Seconds to wait; the job is cancelled when they pass, and every step gets "
+    "it as its server-side timeout"
 )
 @click.option(
     "--name",
@@ -280,14 +286,7 @@ def submit(
 
 @pipeline.command("wait")
 @click.argument("job", required=False)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    show_envvar=True,
-    help="Seconds to wait before cancelling the job  [default: mlops.yaml "
-    "azure.timeout, else 14400]",
-)
+@_timeout("Seconds to wait before cancelling the job")
 @options.metrics_output()
 @options.azure_workspace()
 @options.json_flag("Print the outcome as JSON.")

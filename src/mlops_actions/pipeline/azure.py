@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from mlops_actions.errors import BackendError, UsageError
+from mlops_actions.errors import UsageError
 from mlops_actions.jsonio import read_json, write_json
 from mlops_actions.pipeline.backend import PipelineBackend, StepEvent, SubmittedRun
 from mlops_actions.pipeline.spec import Pipeline
@@ -57,10 +57,10 @@ class AzureBackend(PipelineBackend):
         environ: dict[str, str] | None = None,
         **_ignored: Any,
     ) -> None:
-        # use_cache and jobs are the local runner's: Azure ML reuses steps
-        # itself (is_deterministic) and runs as many as its clusters allow.
+        # use_cache, jobs and on_event are the local runner's: Azure ML reuses
+        # steps itself (is_deterministic), runs as many as its clusters allow,
+        # and its streamed log says how each step goes.
         self.state = state
-        self.on_event = on_event
         self._client = client
         self._workspace = workspace
         self._project = project
@@ -93,11 +93,13 @@ class AzureBackend(PipelineBackend):
             self._client = ml_client(workspace)
         return self._client
 
-    def _azure(self) -> Any:
+    @property
+    def azure_config(self) -> Any:
+        """mlops.yaml's ``azure:`` section."""
         return getattr(self.project, "azure", None)
 
     def wait_timeout(self, given: float | None = None) -> float:
-        config = self._azure()
+        config = self.azure_config
         for value in (given, self.timeout_s, getattr(config, "timeout", None)):
             if value is not None:
                 return float(value)
@@ -135,7 +137,6 @@ class AzureRun(SubmittedRun):
     def __init__(self, backend: AzureBackend, submission: Any) -> None:
         self.backend = backend
         self.submission = submission
-        self._outcome: Any = None
         self._outputs: dict[str, str] | None = None
 
     @property
@@ -153,7 +154,7 @@ class AzureRun(SubmittedRun):
     def wait(self, timeout: float | None = None) -> str:
         from mlops_actions.azure.waiting import wait_for_job
 
-        self._outcome = wait_for_job(
+        wait_for_job(
             self.backend.client,
             self.run_id,
             timeout_s=self.backend.wait_timeout(timeout),
@@ -173,10 +174,6 @@ class AzureRun(SubmittedRun):
 
     def outputs(self) -> dict[str, str]:
         if self._outputs is None:
-            if self.status() != "completed":
-                raise BackendError(
-                    f"job {self.run_id} has not completed: its outputs are not there"
-                )
             from mlops_actions.pipeline.azure_outputs import download_outputs
 
             self._outputs = download_outputs(

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_actions.errors import BackendError
 from mlops_actions.jsonio import read_json, write_json
 from mlops_actions.pipeline.runs import find_metrics
 from mlops_actions.records.pipeline import RunRecord, StepRecord
@@ -27,13 +28,20 @@ SOURCE_SUFFIX = ".source.json"
 def download_outputs(client: Any, job: str, folder: Path) -> dict[str, str]:
     """Download every output of pipeline job ``job`` into ``folder/<name>``;
     returns name -> local folder (or file). An output already downloaded (its
-    source file present) is not fetched again."""
+    source file present) is not fetched again. BackendError when the job has
+    not completed: its outputs are not there."""
     from mlops_actions.azure.client import azure_error
+    from mlops_actions.azure.jobs import COMPLETED
 
     try:
         details = client.jobs.get(job)
     except Exception as exc:
         raise azure_error(exc, f"GET jobs/{job}") from None
+    if details.status != COMPLETED:
+        raise BackendError(
+            f"job {job} has not completed ({details.status}): its outputs are "
+            "not there"
+        )
     found: dict[str, str] = {}
     for name in sorted(getattr(details, "outputs", None) or {}):
         target = folder / name
@@ -44,7 +52,7 @@ def download_outputs(client: Any, job: str, folder: Path) -> dict[str, str]:
             try:
                 client.jobs.download(job, download_path=staging, output_name=name)
             except Exception as exc:
-                raise azure_error(exc, f"downloading output {name} of job {job}")
+                raise azure_error(exc, f"download output {name} of job {job}") from None
             got = staging / "named-outputs" / name
             if not got.exists():
                 continue  # an optional output the job did not write

@@ -115,7 +115,7 @@ def submit_job(
 def _light(backend: AzureBackend) -> Any:
     from mlops_actions.pipeline.azure_job import Light
 
-    config = getattr(backend._azure(), "light", None)
+    config = getattr(backend.azure_config, "light", None)
     if config is None:
         raise UsageError(
             "--light: mlops.yaml has no azure.light section: name the CPU cluster "
@@ -160,7 +160,7 @@ def _resolve_data(client: Any, uri: str) -> str:
 def _check_computes(backend: AzureBackend, names: set[str]) -> None:
     from mlops_actions.azure.compute import check_computes
 
-    azure = backend._azure()
+    azure = backend.azure_config
     problems = check_computes(
         backend.client,
         sorted(names),
