@@ -196,7 +196,7 @@ def test_the_pipeline_lists_each_components_environment():
     keys = {environment_key(raw, base) for raw, base in uses}
     assert keys == {
         (ROOT / "environments" / kind / "environment.yml").as_posix()
-        for kind in ("cpu", "gpu")
+        for kind in ("cpu", "gpu", "ingest")
     }
 
 
@@ -238,7 +238,7 @@ def test_a_failed_node_in_run_details_names_environment_and_log():
     )
 
 
-def test_the_reference_pipeline_registers_its_two_environments_once(azureml, ml_client):
+def test_the_reference_pipeline_registers_its_environments_once(azureml, ml_client):
     from mlops_actions.azure.environments import (
         pipeline_environments,
         register_environments,
@@ -249,10 +249,11 @@ def test_the_reference_pipeline_registers_its_two_environments_once(azureml, ml_
     assert sorted(ref.rsplit(":", 1)[0] for ref in done.values()) == [
         "azureml:mlops-cpu",
         "azureml:mlops-gpu",
+        "azureml:mlops-ingest",
     ]
     gpu = azureml.assets.version("environments", "mlops-gpu", done[
         (ROOT / "environments" / "gpu" / "environment.yml").as_posix()
     ].rsplit(":", 1)[1])  # fmt: skip
     assert gpu["properties"]["image"].startswith("mcr.microsoft.com/azureml/")
     assert register_environments(ml_client, uses) == done
-    assert len(azureml.calls("PUT", r"/environments/")) == 2
+    assert len(azureml.calls("PUT", r"/environments/")) == 3

@@ -1,5 +1,12 @@
 """Read a raw table from a source URI and write a versioned snapshot.
 
+On Azure ML the source may be an ``azureml://`` datastore URI (short or long
+form) or a data asset reference (``azureml:NAME:VERSION``, which is what
+``mlops pipeline submit`` pins ``azureml:NAME@latest`` to); azureml-fsspec,
+installed by this step's environment, reads them with the job's identity. A
+folder (a ``uri_folder`` asset, a local directory) is read as the rows of all
+its table files, which must share one format, in name order.
+
 The snapshot folder holds ``data.parquet`` and ``manifest.json`` (source,
 sha256 of the parquet bytes, row count, per-column dtype and null count), so a
 later step or a later run can tell whether it saw the same data.
@@ -29,8 +36,12 @@ import pandas as pd
 from samples import penguins, synthetic_table
 
 SOURCES_HINT = (
-    "pass an existing file, a file:// or https:// URI, sample:penguins "
-    "or sample:synthetic?rows=N&seed=S"
+    "pass an existing file or folder, a file://, https:// or azureml:// URI, "
+    "azureml:NAME:VERSION, sample:penguins or sample:synthetic?rows=N&seed=S"
+)
+#: a data asset reference: ``azureml:NAME:VERSION`` or ``azureml:NAME@LABEL``
+DATA_ASSET = re.compile(
+    r"azureml:(?P<name>[^:/@\\]+)(?::(?P<version>[^:/@\\]+)|@(?P<label>.+))"
 )
 FORMATS = (".csv", ".parquet", ".json", ".jsonl")
 HTTP_TIMEOUT_S = 60
@@ -142,9 +153,88 @@ def resolve_local(path_text: str) -> Path:
     if not path.is_absolute() and workdir:
         candidates.append(Path(workdir) / path)
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     raise SourceError(f"source '{path_text}' not found: {SOURCES_HINT}")
+
+
+def read_local(path: Path, source: str) -> pd.DataFrame:
+    if path.is_file():
+        return parse_table(path, path.name, source)
+    names = (p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    return concat_parts([(n, path / n) for n in sorted(names) if table_part(n)], source)
+
+
+def table_part(name: str) -> bool:
+    """Whether a file in a source folder is one of its table's parts.
+
+    Names starting with ``.`` or ``_`` (``_SUCCESS``, ``.crc`` markers that
+    writers leave beside their parts) are not data and are passed over.
+    """
+    hidden = any(segment.startswith((".", "_")) for segment in name.split("/"))
+    return not hidden and _suffix(name) is not None
+
+
+def concat_parts(tables: list[tuple[str, bytes | Path]], source: str) -> pd.DataFrame:
+    """The rows of a folder's table files, in the given order, all of one format."""
+    if not tables:
+        raise SourceError(
+            f"source '{source}' is a folder with no table files: "
+            f"put files ending in {', '.join(FORMATS)} in it"
+        )
+    kinds = sorted({_suffix(name) for name, _ in tables})
+    if len(kinds) > 1:
+        raise SourceError(
+            f"source '{source}' mixes {' and '.join(kinds)} files: "
+            "keep one format in the folder"
+        )
+    frames = [parse_table(data, name, f"{source}/{name}") for name, data in tables]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _suffix(name: str) -> str | None:
+    return next((s for s in FORMATS if name.lower().endswith(s)), None)
+
+
+def load_azureml(source: str) -> pd.DataFrame:
+    """A table from an Azure ML datastore URI or data asset, via azureml-fsspec."""
+    asset = DATA_ASSET.fullmatch(source)
+    if asset and asset["label"] is not None:
+        raise SourceError(
+            f"source '{source}' names a label, which this step cannot resolve: "
+            f"pass azureml:{asset['name']}:VERSION (mlops pipeline submit pins "
+            "@latest to the current version for you)"
+        )
+    try:
+        import azureml.fsspec  # noqa: F401  (registers the azureml protocol)
+        import fsspec.core
+    except ImportError:
+        raise SourceError(
+            f"source '{source}' is read with azureml-fsspec, which this step's "
+            "environment (environments/ingest) installs: run the pipeline on "
+            "Azure ML (--backend azure) or with --env venv, or pass a local path"
+        ) from None
+    # The protocol wants azureml://NAME:VERSION for an asset (pandas' form).
+    uri = f"azureml://{asset['name']}:{asset['version']}" if asset else source
+    try:
+        fs, root = fsspec.core.url_to_fs(uri)
+        if not fs.exists(root):
+            raise FileNotFoundError(root)
+        if fs.isfile(root):
+            return parse_table(fs.cat_file(root), root, source)
+        base = root.rstrip("/") + "/"
+        named = sorted((p.removeprefix(base), p) for p in fs.find(root))
+        parts: list[tuple[str, bytes | Path]] = [
+            (name, fs.cat_file(path)) for name, path in named if table_part(name)
+        ]
+    except FileNotFoundError as exc:
+        raise SourceError(f"source '{source}' not found: {SOURCES_HINT}") from exc
+    except Exception as exc:  # azureml-fsspec raises its own UserErrorException
+        if type(exc).__name__ != "UserErrorException":
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(f"source '{source}' could not be opened: {detail}") from exc
+    return concat_parts(parts, source)
 
 
 def download(url: str) -> bytes:
@@ -160,7 +250,7 @@ def download(url: str) -> bytes:
 
 
 def parse_table(data: bytes | Path, name: str, source: str) -> pd.DataFrame:
-    suffix = next((s for s in FORMATS if name.lower().endswith(s)), None)
+    suffix = _suffix(name)
     if suffix is None:
         raise SourceError(
             f"source '{source}' has an unsupported format: "
@@ -185,20 +275,21 @@ def parse_table(data: bytes | Path, name: str, source: str) -> pd.DataFrame:
 def load_source(source: str) -> pd.DataFrame:
     if source.startswith("sample:"):
         return read_sample(source)
+    if source.lower().startswith("azureml:"):
+        return load_azureml(source)
     parsed = urllib.parse.urlsplit(source)
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
         return parse_table(download(source), parsed.path, source)
     if scheme == "file":
         path = Path(urllib.request.url2pathname(parsed.path))
-        if not path.is_file():
+        if not path.exists():
             raise SourceError(f"source '{source}' not found: {SOURCES_HINT}")
-        return parse_table(path, path.name, source)
+        return read_local(path, source)
     # A one-letter scheme is a Windows drive letter, not a URI scheme.
     if scheme and len(scheme) > 1:
         raise SourceError(f"source '{source}' has an unknown scheme: {SOURCES_HINT}")
-    path = resolve_local(source)
-    return parse_table(path, path.name, source)
+    return read_local(resolve_local(source), source)
 
 
 def write_snapshot(frame: pd.DataFrame, source: str, out_dir: Path) -> dict:

@@ -221,6 +221,12 @@ class Executor:
         env = dict(os.environ)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(AZUREML_RUN_ID=child.name, AZUREML_ROOT_RUN_ID=job.name)
+        # the workspace a job's code (azureml-fsspec, azureml-mlflow) reads
+        env.update(
+            AZUREML_ARM_SUBSCRIPTION=self.fake.subscription_id,
+            AZUREML_ARM_RESOURCEGROUP=self.fake.resource_group,
+            AZUREML_ARM_WORKSPACE_NAME=self.fake.workspace,
+        )
         proc = subprocess.Popen(
             ["bash", "-c", command],
             cwd=cwd,
