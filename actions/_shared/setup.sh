@@ -25,7 +25,7 @@ mlops__setup() {
   local root known extras extra python source version key base venv bin
   local requirements=""
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  known="azure train torch mlflow serve lint dev"
+  known="azure aks train torch mlflow serve lint dev"
 
   case "${RUNNER_OS:-Linux}" in
     Linux | macOS) ;;

@@ -37,22 +37,22 @@ def source_setup(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
         ),
         (
             {"MLOPS_SETUP_EXTRAS": "mlflow, gpu"},
-            "extras: unknown extra 'gpu': use a comma list of azure, train, "
+            "extras: unknown extra 'gpu': use a comma list of azure, aks, train, "
             "torch, mlflow, serve, lint, dev",
         ),
         (
             {"MLOPS_SETUP_EXTRAS": "lint,*"},
-            "extras: unknown extra '*': use a comma list of azure, train, "
+            "extras: unknown extra '*': use a comma list of azure, aks, train, "
             "torch, mlflow, serve, lint, dev",
         ),
         (
             {"MLOPS_SETUP_EXTRAS": "lint\n$(id)"},
-            "extras: unknown extra '$(id)': use a comma list of azure, train, "
+            "extras: unknown extra '$(id)': use a comma list of azure, aks, train, "
             "torch, mlflow, serve, lint, dev",
         ),
         (
             {"MLOPS_SETUP_EXTRAS": "Azure"},
-            "extras: unknown extra 'Azure': use a comma list of azure, train, "
+            "extras: unknown extra 'Azure': use a comma list of azure, aks, train, "
             "torch, mlflow, serve, lint, dev",
         ),
         (

@@ -137,3 +137,12 @@ def test_env_names_follow_the_command_path():
     } <= names
     assert "MLOPS_GATE_AS_JSON" not in names
     assert not names & set(NOT_OPTIONS), "a documented non-option is an option"
+
+
+def test_the_smoke_option_reads_its_flags_env_var_not_smoke_file():
+    # `--smoke` is stored as smoke_file; Click's own rule named its variable
+    # MLOPS_DEPLOY_LOCAL_SMOKE_FILE, so an action's MLOPS_DEPLOY_*_SMOKE was
+    # silently ignored
+    names = option_envvars()
+    assert {"MLOPS_DEPLOY_LOCAL_SMOKE", "MLOPS_DEPLOY_AKS_SMOKE"} <= names
+    assert not {"MLOPS_DEPLOY_LOCAL_SMOKE_FILE", "MLOPS_DEPLOY_AKS_SMOKE_FILE"} & names

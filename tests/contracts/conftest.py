@@ -80,16 +80,34 @@ def pipelines(request, tmp_path, monkeypatch) -> PipelineSubject:
     return PIPELINE_BACKENDS[request.param](tmp_path, request)
 
 
+def _get(url: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
 @dataclass(frozen=True)
 class DeploySubject:
-    """One deploy target, with two models it can serve (the URIs it takes)."""
+    """One deploy target, with two models it can serve (the URIs it takes),
+    and how a client GETs a deployment's URL (with the cluster's token, for
+    one behind the Kubernetes API server's proxy): (status, body)."""
 
     target: DeployTarget
     first: str
     second: str
+    get: Callable[[str], tuple[int, bytes]] = _get
 
 
-def _local_target(tmp_path: Path) -> Iterator[DeploySubject]:
+def _local_target(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[DeploySubject]:
     import socket
 
     from mlops_actions.deploy.local_target import LocalTarget
@@ -104,10 +122,31 @@ def _local_target(tmp_path: Path) -> Iterator[DeploySubject]:
     target.stop()
 
 
+def _aks_target(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[DeploySubject]:
+    from tests.fakes.kube import FakeKube
+    from tests.fakes.kube.scorers import Scorers, aks_target, fetch
+
+    with FakeKube() as fake:
+        scorers = Scorers(fake, tmp_path)
+        try:
+            target = aks_target(fake, tmp_path, scorers)
+            yield DeploySubject(
+                target,
+                str(SCORER_MODELS / "typed"),
+                str(SCORER_MODELS / "slow"),
+                get=lambda url: fetch(fake, url),
+            )
+        finally:
+            scorers.close()
+        assert not fake.errors, fake.errors[0]
+
+
 #: Every DeployTarget implementation.
-DEPLOY_TARGETS = {"local": _local_target}
+DEPLOY_TARGETS = {"local": _local_target, "aks": _aks_target}
 
 
 @pytest.fixture(params=sorted(DEPLOY_TARGETS))
 def deploy_subject(request, tmp_path) -> Iterator[DeploySubject]:
-    yield from DEPLOY_TARGETS[request.param](tmp_path)
+    yield from DEPLOY_TARGETS[request.param](tmp_path, request)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -12,18 +10,16 @@ from mlops_actions.deploy.base import ModelRef
 from mlops_actions.errors import CheckFailed, UsageError
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health/ready", timeout=2) as answer:
-            return answer.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+def answers(subject, url: str) -> bool:
+    status, _ = subject.get(url + "/health/ready")
+    return status == 200
 
 
-def served(url: str) -> str:
+def served(subject, url: str) -> str:
     """The model the scorer at ``url`` says it serves."""
-    with urllib.request.urlopen(url + "/health/ready", timeout=5) as answer:
-        return json.loads(answer.read())["model"]
+    status, body = subject.get(url + "/health/ready")
+    assert status == 200, body
+    return json.loads(body)["model"]
 
 
 def shape_smoke(rows: int) -> dict:
@@ -40,7 +36,7 @@ def test_deploy_serves_and_status_says_so(deploy_subject):
     now = target.status()
     assert now is not None
     assert (now.url, now.model) == (done.deployment.url, deploy_subject.second)
-    assert answers(now.url)
+    assert answers(deploy_subject, now.url)
 
 
 def test_rollback_restores_the_previous_model(deploy_subject):
@@ -56,7 +52,7 @@ def test_rollback_restores_the_previous_model(deploy_subject):
     back = target.rollback()
     assert back.deployment.model == first
     assert target.status().model == first
-    assert served(back.deployment.url).endswith("typed")
+    assert served(deploy_subject, back.deployment.url).endswith("typed")
     assert target.status().model == first
     again = target.rollback()  # twice: back where it started
     assert target.status().model == second == again.deployment.model
@@ -78,5 +74,5 @@ def test_stop_stops_and_rollback_still_knows_the_models(deploy_subject):
     stopped = target.stop()
     assert stopped is not None and stopped.url == done.deployment.url
     assert target.status() is None
-    assert not answers(done.deployment.url)
+    assert not answers(deploy_subject, done.deployment.url)
     assert target.rollback().deployment.model == deploy_subject.first

@@ -30,7 +30,7 @@ def wheelhouse(tmp_path_factory) -> Path:
             "wheel",
             "-w",
             str(house),
-            f"{wheel}[lint,mlflow]",
+            f"{wheel}[lint,mlflow,aks]",
             "pytest",
             "setuptools",
         ],

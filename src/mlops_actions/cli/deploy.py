@@ -42,6 +42,7 @@ def _serving_options(
         click.option(
             "--smoke",
             "smoke_file",
+            cls=options.FlagNamedOption,
             type=SMOKE,
             show_envvar=True,
             hidden=hidden,
@@ -115,6 +116,18 @@ def deploy_local(obj: Context, **serving: Any) -> None:
 def stop() -> None:
     """Stop the running local deployment (only the scorer it started)."""
     _stop()
+
+
+def _register_cluster_commands() -> None:
+    from mlops_actions.cli.deploy_aks import deploy_aks, rollback
+    from mlops_actions.cli.deploy_render import render
+
+    deploy.add_command(deploy_aks)
+    deploy.add_command(rollback)
+    deploy.add_command(render)
+
+
+_register_cluster_commands()
 
 
 def _refuse_options_before(ctx: click.Context) -> None:

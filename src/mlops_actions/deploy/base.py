@@ -85,6 +85,9 @@ class DeployTarget(ABC):
 
     #: the name ``open_deploy_target`` knows it by
     name: str
+    #: whether the target loads the model from its URI on this machine (a
+    #: local scorer); False when the model is in the image it deploys
+    loads_model: bool = True
 
     @abstractmethod
     def deploy(self, model: ModelRef, smoke: dict[str, Any] | None) -> Deployed:

@@ -20,7 +20,7 @@ import math
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,24 +82,28 @@ def check_smoke(smoke: Mapping[str, Any], where: str = "smoke test") -> None:
     _Check.of(smoke, where)
 
 
-def smoke_test(url: str, smoke: dict[str, Any], *, timeout: float = 10) -> SmokeResult:
-    """POST the smoke request to ``url``/invocations and compare the answer."""
+#: how a smoke request reaches a scorer: ``send(body, timeout)`` gives the
+#: HTTP status and body, raising OSError when nothing answers
+Send = Callable[[bytes, float], tuple[int, bytes]]
+
+
+def smoke_test(
+    url: str, smoke: dict[str, Any], *, timeout: float = 10, send: Send | None = None
+) -> SmokeResult:
+    """POST the smoke request to ``url``/invocations and compare the answer.
+
+    ``send`` replaces the direct request, for a scorer reached another way
+    (the Kubernetes API server's service proxy)."""
     check = _Check.of(smoke, "smoke test")
     body = json.dumps(smoke["request"]).encode()
-    request = urllib.request.Request(
-        url.rstrip("/") + "/invocations",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
     started = time.monotonic()
     rows = check.rows or 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            status, payload = answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:200].decode("utf-8", "replace")
-        return check.result(rows, started, exc.code, [f"HTTP {exc.code}: {detail}"])
+        status, raw = (send or _direct(url))(body, timeout)
+        if status >= 400:
+            detail = raw[:200].decode("utf-8", "replace")
+            return check.result(rows, started, status, [f"HTTP {status}: {detail}"])
+        payload = json.loads(raw)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return check.result(rows, started, None, [f"no answer: {exc}"])
     if not isinstance(payload, dict) or "predictions" not in payload:
@@ -122,6 +126,23 @@ def smoke_test(url: str, smoke: dict[str, Any], *, timeout: float = 10) -> Smoke
 
 
 _SHAPE_ONLY = object()
+
+
+def _direct(url: str) -> Send:
+    def send(body: bytes, timeout: float) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            url.rstrip("/") + "/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    return send
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def deploy_model(
         if smoke is None:
             smoke = _registered_example(registry, name, version)
     uri = f"models:/{name}/{version}"
-    if registry is not None and not registry.serves_by_uri:
+    if registry is not None and not registry.serves_by_uri and target.loads_model:
         where = state_dir() / "models" / name / version
         shutil.rmtree(where, ignore_errors=True)  # never serve a half download
         uri = str(registry.download(name, version, where).resolve())

@@ -65,13 +65,30 @@ class DeployRecord(Record):
     version: Literal[1] = version_field(1)
     target: str
     url: str
-    pid: int
     model: str = Field(description="The model folder or models:/NAME/VERSION.")
     model_version: str | None = Field(
         description="The registered version deployed; null for a folder."
     )
-    log: str
     started: float
-    process_started: str | None
-    instance: str
+    # the local target: the scorer process
+    pid: int | None = Field(default=None, description="local: the scorer's pid.")
+    log: str | None = Field(default=None, description="local: the scorer's log.")
+    process_started: str | None = None
+    instance: str | None = Field(
+        default=None, description="local: what /health/ready reports as instance."
+    )
+    # the aks target: the Deployment
+    namespace: str | None = Field(default=None, description="aks: the namespace.")
+    deployment: str | None = Field(
+        default=None, description="aks: the Deployment serving the model."
+    )
+    revision: int | None = Field(
+        default=None, description="aks: the Deployment's revision (rollout history)."
+    )
+    image: str | None = Field(
+        default=None, description="aks: the image served, REPOSITORY@sha256:..."
+    )
+    strategy: str | None = Field(
+        default=None, description="aks: rolling, canary or blue-green."
+    )
     smoke: SmokeOutcome | None

@@ -1,0 +1,296 @@
+"""``mlops deploy aks`` and ``mlops deploy rollback``: the scorer image on
+Kubernetes, rolled out, smoke-tested through its Service, rolled back on any
+failure (see :mod:`mlops_actions.deploy.aks`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_actions.cli import options
+from mlops_actions.cli.options import Context
+from mlops_actions.errors import UsageError
+
+IMAGE_FILE = click.Path(path_type=Path, dir_okay=False)
+KUBECONFIG = click.Path(path_type=Path, dir_okay=False)
+
+
+def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the Deployment lives: the cluster, the namespace."""
+    declared = [
+        click.option(
+            "--kubeconfig",
+            type=KUBECONFIG,
+            show_envvar=True,
+            help="kubeconfig file [default: $KUBECONFIG, ~/.kube/config (what "
+            "azure/aks-set-context writes), else the pod's service account].",
+        ),
+        click.option("--context", show_envvar=True, help="kubeconfig context."),
+        click.option(
+            "--namespace",
+            show_envvar=True,
+            help="Namespace [default: mlops.yaml aks.namespace, else default].",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=600.0,
+            show_default=True,
+            show_envvar=True,
+            help="Seconds each rollout (and a rollback) may take.",
+        ),
+    ]
+    for option in reversed(declared):
+        command = option(command)
+    return command
+
+
+@click.command("aks")
+@click.option(
+    "--image",
+    show_envvar=True,
+    help="The scorer image by digest, REPOSITORY@sha256:... [default: "
+    "--image-file's reference].",
+)
+@click.option(
+    "--image-file",
+    type=IMAGE_FILE,
+    default=Path("image.json"),
+    show_default=True,
+    show_envvar=True,
+    help="image.json from `mlops image build --push`: the image and its model.",
+)
+@click.option(
+    "--model-version",
+    show_envvar=True,
+    help="The registered version the image serves [default: image.json's].",
+)
+@click.option(
+    "--name",
+    show_envvar=True,
+    help="The registered model's name [default: image.json's].",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["rolling", "canary", "blue-green"]),
+    default="rolling",
+    show_default=True,
+    show_envvar=True,
+    help="rolling: pods replaced one at a time, none taken down first; canary: "
+    "a share of the pods first, judged on its metrics over a bake (mlops.yaml "
+    "aks.canary), then promoted or removed; blue-green: the idle colour in full, "
+    "the Service switched after its smoke test.",
+)
+@click.option("--replicas", type=click.IntRange(min=1), show_envvar=True)
+@click.option(
+    "--smoke",
+    "smoke_file",
+    cls=options.FlagNamedOption,
+    type=IMAGE_FILE,
+    show_envvar=True,
+    help="smoke.json to send [default: the version's evaluation, else the "
+    "model's serving input example, shape only].",
+)
+@click.option("--tolerance", type=click.FloatRange(min=0), show_envvar=True)
+@cluster_options
+@options.json_flag("Print the deploy record as JSON.")
+@click.pass_obj
+def deploy_aks(
+    obj: Context,
+    *,
+    image: str | None,
+    image_file: Path,
+    model_version: str | None,
+    name: str | None,
+    strategy: str,
+    replicas: int | None,
+    smoke_file: Path | None,
+    tolerance: float | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Roll the scorer image out to Kubernetes (AKS) and smoke-test it.
+
+    Applies the Deployment, Service, HPA and PDB (server-side apply), waits
+    for the rollout by `kubectl rollout status`'s rules, then sends the smoke
+    request through the Service. Any failure rolls back to the revision that
+    served before, waits until it is healthy, and exits 3 (a failed rollout)
+    or 1 (a wrong answer), with pod statuses and events. Writes deploy.json;
+    outputs revision, endpoint and result.
+    """
+    from mlops_actions import gha
+    from mlops_actions.deploy.smoke import describe
+    from mlops_actions.deploy.target import deploy_model
+    from mlops_actions.errors import MlopsError
+    from mlops_actions.registry import open_registry
+
+    built = _image_record(image_file) if image is None or name is None else {}
+    chosen = image or built.get("reference")
+    if not chosen:
+        raise UsageError(
+            f"--image-file {image_file}: the image was not pushed (no reference): "
+            "build it with mlops image build --push, or pass --image"
+        )
+    bundled = built.get("model") or {}
+    name = name or bundled.get("name")
+    version = model_version or bundled.get("version")
+    if not name or not version:
+        raise UsageError(
+            "which model the image serves is not known: pass --name and "
+            "--model-version, or --image-file from mlops image build"
+        )
+    commit = bundled.get("commit") or os.environ.get("GITHUB_SHA")
+    target = _target(kubeconfig, context, namespace, timeout, replicas, commit)
+    target.image_for = lambda model: chosen
+    target.strategy = strategy
+    try:
+        done = deploy_model(
+            target,
+            model=f"models:/{name}/{version}",
+            name=name,
+            smoke_file=smoke_file,
+            registry=open_registry(obj.backend),
+            tolerance=tolerance,
+        )
+    except MlopsError as exc:
+        # refused before any change (exit 2), or failed and rolled back
+        started = not isinstance(exc, UsageError)
+        result = "rolled-back" if started else "not-started"
+        gha.set_outputs({"result": result, "revision": "", "endpoint": ""})
+        gha.append_summary(_summary_failed(exc, name, version, chosen, started))
+        raise
+    deployment = done.deployment
+    outputs = {
+        "result": "deployed",
+        "revision": str(getattr(deployment, "revision", "") or ""),
+        "endpoint": deployment.url,
+        "model-version": deployment.version or "",
+    }
+    gha.set_outputs(outputs)
+    gha.append_summary(
+        f"### Deployed {name} version {version} to AKS\n\n"
+        f"| | |\n|---|---|\n| image | `{chosen}` |\n"
+        f"| deployment | {deployment.handle} |\n"
+        f"| strategy | {strategy} |\n| smoke test | {describe(done.smoke)} |\n"
+    )
+    if as_json:
+        click.echo(json.dumps(done.to_json(), indent=2))
+        return
+    click.echo(
+        f"deployed {name} version {version} ({deployment.handle}) at {deployment.url}"
+    )
+    click.echo(describe(done.smoke))
+
+
+@click.command("rollback")
+@click.option(
+    "--target",
+    type=click.Choice(["aks", "local"]),
+    default="aks",
+    show_default=True,
+    show_envvar=True,
+)
+@cluster_options
+@click.pass_obj
+def rollback(
+    obj: Context,
+    target: str,
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str | None,
+    timeout: float,
+) -> None:
+    """Serve the model deployed before the current one again.
+
+    On AKS this is `kubectl rollout undo`: the previous revision's pod
+    template becomes the newest revision, so a second rollback returns to
+    where the first started.
+    """
+    from mlops_actions import gha
+    from mlops_actions.deploy import open_deploy_target
+    from mlops_actions.settings import state_dir
+
+    if target == "local":
+        chosen: Any = open_deploy_target("local", state=state_dir())
+    else:
+        chosen = _target(kubeconfig, context, namespace, timeout, None, None)
+    done = chosen.rollback()
+    deployment = done.deployment
+    gha.set_outputs(
+        {
+            "result": "rolled-back",
+            "revision": str(getattr(deployment, "revision", "") or ""),
+            "endpoint": deployment.url,
+        }
+    )
+    click.echo(f"rolled back to {deployment.model} ({deployment.handle})")
+
+
+def _target(
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str | None,
+    timeout: float,
+    replicas: int | None,
+    commit: str | None,
+) -> Any:
+    from mlops_actions.deploy.aks import AksTarget
+    from mlops_actions.deploy.kube import Kube, connect
+    from mlops_actions.deploy.manifests import AksSettings
+    from mlops_actions.project import load_project
+    from mlops_actions.settings import state_dir
+
+    overrides = {"namespace": namespace, "replicas": replicas}
+    settings = AksSettings.from_config(load_project().aks, overrides)
+    return AksTarget(
+        state_dir(),
+        Kube(connect(kubeconfig, context)),
+        settings,
+        image_for=_no_image,
+        commit=commit,
+        timeout=timeout,
+        say=lambda line: click.echo(line, err=True),
+    )
+
+
+def _no_image(model: Any) -> str:
+    raise UsageError("no image to deploy: pass --image or --image-file")
+
+
+def _image_record(path: Path) -> dict[str, Any]:
+    from mlops_actions.jsonio import read_json
+
+    if not path.is_file():
+        raise UsageError(
+            f"--image-file {path}: no such file: pass --image REPOSITORY@sha256:... "
+            "with --name and --model-version, or build with mlops image build --push"
+        )
+    record = read_json(path)
+    if not isinstance(record, dict) or record.get("schema") != "mlops-actions/image":
+        raise UsageError(
+            f"--image-file {path}: not an image.json from mlops image build"
+        )
+    return record
+
+
+def _summary_failed(
+    exc: Exception, name: str, version: str, image: str, started: bool
+) -> str:
+    detail = getattr(exc, "detail", None)
+    what = "failed: rolled back" if started else "not started"
+    lines = [
+        f"### Rollout of {name} version {version} {what}",
+        "",
+        f"`{image}`: {getattr(exc, 'message', str(exc))}",
+    ]
+    if detail:
+        lines += ["", "```text", str(detail), "```"]
+    return "\n".join(lines) + "\n"
