@@ -75,23 +75,19 @@ scorer reaches storage with workload identity).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Union
-from urllib.parse import urlsplit
+from typing import Any, Literal, Mapping, Union
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, ValidationError, model_validator
+
+from mlops_actions.aks_config import (
+    STORAGE_SECRET_REFUSAL,
+    AksConfig,
+    InputLog,
+    storage_secret,
 )
-
+from mlops_actions.config_rules import SECRET_KEYS, Strict, explain
 from mlops_actions.errors import UsageError
 from mlops_actions.settings import ENV_CONFIG
 from mlops_actions.yamlfile import YamlDoc, load_yaml
@@ -102,53 +98,16 @@ KNOWN_CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 AUTH_MODES = ("auto", "cli", "oidc", "default")
 #: Four hours: the longest a pipeline wait takes unless told otherwise.
 DEFAULT_TIMEOUT_S = 4 * 3600.0
-#: Key names (lower case, ``-`` read as ``_``) that would hold a client secret.
-SECRET_KEYS = frozenset(
-    {"client_secret", "secret", "azure_client_secret", "password", "certificate"}
-)
 SECRET_REFUSAL = (
     "a client secret is not accepted: sign-in is OIDC only (a federated "
     "credential on the app registration), see the README's 'Azure ML: one-time setup'; "
     "remove the key"
 )
 
-#: Under ``aks:``: key names (read as above) that would hold a storage
-#: credential, and values that carry one (a connection string's or SAS's parts).
-STORAGE_SECRET_KEYS = SECRET_KEYS | {"key", "token", "sas", "connection_string"}
-STORAGE_SECRET_ENDINGS = ("_key", "_secret", "_password", "_token", "_sas")
-STORAGE_SECRET_VALUES = re.compile(r"AccountKey=|SharedAccessSignature=|[?&]sig=", re.I)
-STORAGE_SECRET_REFUSAL = (
-    "a storage key, SAS or connection string is not accepted: the scorer writes "
-    "with workload identity (aks.input_log.client_id, a managed identity with a "
-    "federated credential); remove it"
-)
-#: The app names the Service too, so a DNS-1035 label; at most 47 characters
-#: leaves room for "-canary", "-green" within a name's 63.
-APP_NAME = r"[a-z]([-a-z0-9]{0,45}[a-z0-9])?"
-NAMESPACE = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-LABEL_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-#: label prefixes that mlops deploy sets itself, or Kubernetes keeps
-RESERVED_LABELS = re.compile(
-    r"(mlops-actions|app\.kubernetes\.io|azure\.workload\.identity"
-    r"|(.*\.)?kubernetes\.io|(.*\.)?k8s\.io)/"
-)
-CPU = r"[0-9]*\.?[0-9]+m?"
-QUANTITY = r"([0-9]*\.?[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?"
-_FACTORS = {"m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-_FACTORS.update({"P": 1e15, "E": 1e18})
-_FACTORS.update({f"{s}i": 1024.0 ** (n + 1) for n, s in enumerate("KMGTPE")})
-GUID = r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
-BLOB_CONTAINER = r"[a-z0-9](-?[a-z0-9]){2,62}"
-
 Scalar = Union[str, int, float, bool]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CloudMetadata(_Strict):
+class CloudMetadata(Strict):
     """Endpoints of a custom cloud, as azure-ai-ml's ``cloud_metadata`` takes them."""
 
     azure_portal: str
@@ -159,7 +118,7 @@ class CloudMetadata(_Strict):
     registry_discovery_endpoint: str
 
 
-class Compute(_Strict):
+class Compute(Strict):
     """A cluster ``--create-compute`` creates."""
 
     #: VM size, e.g. Standard_DS3_v2 (CPU) or Standard_NC6s_v3 (GPU)
@@ -181,7 +140,7 @@ class Compute(_Strict):
         return self
 
 
-class Light(_Strict):
+class Light(Strict):
     """The short run of a pull request (``--light``)."""
 
     #: the cluster every step runs on
@@ -190,7 +149,7 @@ class Light(_Strict):
     inputs: dict[str, Scalar] = Field(default_factory=dict)
 
 
-class AzureConfig(_Strict):
+class AzureConfig(Strict):
     """The Azure ML workspace and how the toolkit uses it. Unset: from flags/env."""
 
     subscription_id: str | None = None
@@ -226,212 +185,7 @@ class AzureConfig(_Strict):
         return self
 
 
-def quantity(text: str) -> float:
-    """A Kubernetes quantity (``500m``, ``2``, ``1Gi``) as a number."""
-    found = re.fullmatch(QUANTITY, text)
-    if found is None:
-        raise ValueError(f"{text!r} is not a Kubernetes quantity")
-    return float(found.group(1)) * _FACTORS[found.group(2) or ""]
-
-
-def _matching(pattern: str, what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not re.fullmatch(pattern, value):
-            raise ValueError(f"must be {what}, got {value!r}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _memory(value: str) -> str:
-    found = re.fullmatch(QUANTITY, value)
-    if found is None or found.group(2) == "m" or quantity(value) < 1 << 20:
-        raise ValueError(
-            "must be a memory quantity of at least 1Mi such as 512Mi or 1Gi "
-            f"(m means thousandths of a byte), got {value!r}"
-        )
-    return value
-
-
-def _labels(value: dict[str, str]) -> dict[str, str]:
-    for key, text in value.items():
-        prefix, _, name = key.rpartition("/")
-        if RESERVED_LABELS.fullmatch(f"{prefix}/"):
-            raise ValueError(
-                f"label {key!r}: {prefix}/ is set by mlops deploy or by "
-                "Kubernetes: use a prefix of your own"
-            )
-        good_prefix = not prefix or (
-            len(prefix) <= 253 and re.fullmatch(LABEL_PREFIX, prefix)
-        )
-        if not (good_prefix and re.fullmatch(LABEL_NAME, name)):
-            raise ValueError(
-                f"label {key!r} is not a Kubernetes label key: [PREFIX/]NAME, "
-                "NAME at most 63 letters, digits, '-', '_' or '.'"
-            )
-        if text and not re.fullmatch(LABEL_NAME, text):
-            raise ValueError(
-                f"label {key!r}: {text!r} is not a label value: at most 63 "
-                "letters, digits, '-', '_' or '.', alphanumeric at each end"
-            )
-    return value
-
-
-def _text(value: Any) -> Any:
-    """``cpu: 2`` in YAML is a number; Kubernetes takes it as text."""
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return str(value) if numeric else value
-
-
-AppName = Annotated[
-    str,
-    _matching(
-        APP_NAME,
-        "a DNS label of at most 47 characters (lower-case letters, digits and "
-        "'-', starting with a letter, ending with a letter or digit)",
-    ),
-]
-Namespace = Annotated[
-    str,
-    _matching(
-        NAMESPACE,
-        "a DNS label of at most 63 characters (lower-case letters, digits and "
-        "'-', a letter or digit at each end)",
-    ),
-]
-Cpu = Annotated[
-    str, BeforeValidator(_text), _matching(CPU, "a CPU quantity such as 500m or 2")
-]
-Memory = Annotated[str, BeforeValidator(_text), AfterValidator(_memory)]
-Labels = Annotated[dict[str, str], AfterValidator(_labels)]
-
-
-class InputLog(_Strict):
-    """Sampled scoring inputs, uploaded for drift checks with workload identity."""
-
-    #: https://ACCOUNT.blob.core.windows.net/CONTAINER, no query string
-    container_url: str
-    #: client id of the user-assigned managed identity (an id, not a secret)
-    client_id: Annotated[
-        str, _matching(GUID, "the managed identity's client id, a GUID")
-    ]
-    #: share of requests whose rows are logged
-    sample_rate: float = Field(default=0.1, gt=0, le=1)
-
-    @field_validator("container_url")
-    @classmethod
-    def _container(cls, value: str) -> str:
-        url = urlsplit(value)
-        if url.query or url.fragment or "@" in url.netloc:
-            # not echoed: after the ? comes a SAS token
-            raise ValueError(
-                "a query string or credentials in the URL (a SAS) are not "
-                "accepted: the scorer signs in with workload identity; give "
-                "https://ACCOUNT.blob.core.windows.net/CONTAINER"
-            )
-        host, container = f".{url.hostname or ''}.", url.path.strip("/")
-        if url.scheme != "https" or ".blob." not in host:
-            raise ValueError(
-                "must be a blob container's URL, https://ACCOUNT.blob.core."
-                f"windows.net/CONTAINER, got {value!r}"
-            )
-        if not re.fullmatch(BLOB_CONTAINER, container):
-            raise ValueError(
-                f"{container!r} is not a container name: 3-63 lower-case "
-                "letters, digits and single '-'"
-            )
-        return value.rstrip("/")
-
-
-class Canary(_Strict):
-    """``--strategy canary``: a second Deployment behind the same Service."""
-
-    #: percent of the pods, so of the requests, the canary takes
-    weight: int = Field(default=10, ge=1, le=99)
-    #: seconds the canary serves before it is judged
-    bake_seconds: float = Field(default=120, ge=0)
-    #: share of 5xx answers that rejects the canary
-    max_error_rate: float = Field(default=0.01, ge=0, le=1)
-    #: canary p95 latency over the stable track's that rejects it
-    max_p95_ratio: float = Field(default=1.5, gt=0)
-
-
-class AksConfig(_Strict):
-    """The scorer on Kubernetes (see :mod:`mlops_actions.deploy.manifests`)."""
-
-    app: AppName = "mlops-scorer"
-    namespace: Namespace = "default"
-    replicas: int = Field(default=2, ge=1)
-    #: HPA bounds; unset: replicas (no HPA while the two are equal)
-    min_replicas: int | None = Field(default=None, ge=1)
-    max_replicas: int | None = Field(default=None, ge=1)
-    #: HPA target, percent of the CPU request
-    target_cpu: int = Field(default=70, ge=1)
-    cpu: Cpu = "500m"
-    #: the request and the limit: memory cannot be throttled, only killed
-    memory: Memory = "1Gi"
-    #: none by default: a CPU limit throttles a busy scorer's latency
-    cpu_limit: Cpu | None = None
-    progress_deadline_seconds: int = Field(default=120, ge=1)
-    min_ready_seconds: int = Field(default=0, ge=0)
-    #: seconds a terminating pod keeps serving while endpoints catch up
-    drain_seconds: int = Field(default=10, ge=0)
-    service_type: Literal["ClusterIP", "LoadBalancer"] = "ClusterIP"
-    pod_monitor: bool = False
-    pod_monitor_api: Literal[
-        "azmonitoring.coreos.com/v1", "monitoring.coreos.com/v1"
-    ] = "azmonitoring.coreos.com/v1"
-    input_log: InputLog | None = None
-    labels: Labels = Field(default_factory=dict)
-    canary: Canary = Field(default_factory=Canary)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "AksConfig":
-        low = self.replicas if self.min_replicas is None else self.min_replicas
-        high = self.replicas if self.max_replicas is None else self.max_replicas
-        if not low <= self.replicas <= high:
-            raise ValueError(
-                f"replicas {self.replicas} must lie between min_replicas {low} "
-                f"and max_replicas {high}: change one of them"
-            )
-        if self.progress_deadline_seconds <= self.min_ready_seconds:
-            raise ValueError(
-                "progress_deadline_seconds must exceed min_ready_seconds "
-                f"({self.min_ready_seconds}): Kubernetes refuses it otherwise"
-            )
-        limit = self.cpu_limit
-        if limit is not None and quantity(limit) < quantity(self.cpu):
-            raise ValueError(
-                f"cpu_limit {limit} is below the cpu request {self.cpu}: raise "
-                "cpu_limit or lower cpu"
-            )
-        return self
-
-    def overridden(self, overrides: Mapping[str, Any]) -> "AksConfig":
-        """This config with flag values over it (``{"replicas": 3}``; a
-        ``canary_`` key sets the canary's field); a bad value is a UsageError
-        naming the flag."""
-        data = self.model_dump()
-        for key, value in overrides.items():
-            field = key.removeprefix("canary_")
-            if key.startswith("canary_") and field in Canary.model_fields:
-                data["canary"][field] = value
-            elif key in AksConfig.model_fields and key not in ("canary", "input_log"):
-                data[key] = value
-            else:
-                raise KeyError(f"no aks setting {key!r} to override")
-        try:
-            return AksConfig.model_validate(data)
-        except ValidationError as exc:
-            where, message = explain(exc.errors()[0])
-            key = "_".join(where)
-            if key not in overrides:  # a rule across values: name a flag given
-                key = next(iter(overrides))
-            flag = "--" + key.replace("_", "-")
-            raise UsageError(f"{flag} {overrides[key]}: {message}") from None
-
-
-class Project(_Strict):
+class Project(Strict):
     """The whole ``mlops.yaml``."""
 
     azure: AzureConfig = Field(default_factory=AzureConfig)
@@ -468,7 +222,7 @@ def load_project(
     secret = _secret_key(doc.data.get("azure"), ("azure",))
     if secret is not None:
         raise UsageError(f"{_at(doc, secret)}: {'.'.join(secret)}: {SECRET_REFUSAL}")
-    secret = _secret_key(doc.data.get("aks"), ("aks",), _storage_secret)
+    secret = _secret_key(doc.data.get("aks"), ("aks",), storage_secret)
     if secret is not None:
         key = ".".join(secret)
         raise UsageError(f"{_at(doc, secret)}: {key}: {STORAGE_SECRET_REFUSAL}")
@@ -489,15 +243,6 @@ def _at(doc: YamlDoc, where: tuple[str, ...]) -> str:
 
 def _client_secret(key: str, value: Any) -> bool:
     return key.lower().replace("-", "_") in SECRET_KEYS
-
-
-def _storage_secret(key: str, value: Any) -> bool:
-    name = key.lower().replace("-", "_")
-    return (
-        name in STORAGE_SECRET_KEYS
-        or name.endswith(STORAGE_SECRET_ENDINGS)
-        or (isinstance(value, str) and bool(STORAGE_SECRET_VALUES.search(value)))
-    )
 
 
 def _secret_key(
@@ -524,28 +269,4 @@ def _secret_key(
     return None
 
 
-def explain(error: Any) -> tuple[tuple[str, ...], str]:
-    """(key path, what to change) for one pydantic error."""
-    loc = tuple(str(part) for part in error["loc"])
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    if kind == "extra_forbidden":
-        return loc, "unknown key: remove it or fix its spelling"
-    if kind == "missing":
-        return loc, "is required: add it"
-    if kind == "literal_error":
-        expected = ctx.get("expected", "").replace("'", "")
-        return loc, f"must be {expected}, got {value!r}"
-    if kind in ("greater_than", "greater_than_equal"):
-        bound = ctx.get("gt", ctx.get("ge"))
-        sign = ">" if kind == "greater_than" else ">="
-        shown = f"{bound:g}" if isinstance(bound, (int, float)) else bound
-        return loc, f"must be {sign} {shown}, got {value!r}"
-    if kind in ("less_than", "less_than_equal"):
-        bound = ctx.get("lt", ctx.get("le"))
-        sign = "<" if kind == "less_than" else "<="
-        shown = f"{bound:g}" if isinstance(bound, (int, float)) else bound
-        return loc, f"must be {sign} {shown}, got {value!r}"
-    cause = ctx.get("error")
-    if isinstance(cause, Exception):
-        return loc, str(cause)
-    return loc, f"{error['msg'].lower()}, got {value!r}"
+__all__ = ["AksConfig", "AzureConfig", "InputLog", "Project", "load_project"]

@@ -333,3 +333,55 @@ def test_a_rollback_from_a_timed_out_rollout_is_not_failed_by_the_old_deadline(
         "rolled back"
     )
     assert aks.status().version == "1"
+
+
+def test_a_canary_failing_real_traffic_is_rejected_on_its_metrics(
+    fake_kube, tmp_path, scorers, models, lines
+):
+    """Smoke requests pass; the traffic users send errs on the canary's pods
+    only (the new model fails on large inputs): its error rate rejects it."""
+    import threading
+
+    from mlops_actions.deploy.kube import Kube, connect
+
+    fragile = tmp_path / "models" / "fragile"
+    shutil.copytree(SLOW, fragile)
+    code = fragile / "slow_model.py"
+    code.write_text(
+        code.read_text().replace(
+            "        return model_input",
+            "        if (model_input['x'] > 100).any():\n"
+            "            raise ValueError('x out of range')\n"
+            "        return model_input",
+        )
+    )
+    aks = target(
+        fake_kube, tmp_path, scorers, lines, strategy="canary", canary_bake_seconds=2
+    )
+    aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
+    kube = Kube(connect(tmp_path / "kubeconfig"))
+    body = b'{"dataframe_split": {"columns": ["x"], "data": [[1000.0]]}}'
+    stop = threading.Event()
+    answered: list[int] = []
+
+    def users() -> None:
+        while not stop.is_set():
+            status, _ = kube.proxy(
+                "POST", NS, "services/scorer", "http", "invocations", body
+            )
+            answered.append(status)
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=users, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(CheckFailed) as rejected:
+            aks.deploy(ModelRef(str(fragile), "2", "penguins"), smoke(2))
+    finally:
+        stop.set()
+        thread.join(5)
+    assert rejected.value.message.startswith("canary rejected: canary error rate ")
+    assert "is above 1.0%" in rejected.value.message
+    assert 500 in answered and 200 in answered  # both tracks took traffic
+    assert deployments(fake_kube) == {"scorer": image_of(models["double"])}
+    never_without_ready_pods(fake_kube)

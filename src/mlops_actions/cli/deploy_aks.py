@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,19 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "azure/aks-set-context writes), else the pod's service account].",
         ),
         click.option("--context", show_envvar=True, help="kubeconfig context."),
+        click.option(
+            "--cluster",
+            show_envvar=True,
+            help="An AKS cluster's name, instead of a kubeconfig: its credentials "
+            "come from Azure with the toolkit's sign-in (OIDC in a workflow; "
+            "subscription and cloud as for Azure ML).",
+        ),
+        click.option(
+            "--cluster-resource-group",
+            show_envvar=True,
+            help="--cluster's resource group [default: the Azure ML workspace's, "
+            "MLOPS_AZURE_RESOURCE_GROUP or mlops.yaml azure.resource_group].",
+        ),
         click.option(
             "--namespace",
             show_envvar=True,
@@ -113,6 +127,8 @@ def deploy_aks(
     tolerance: float | None,
     kubeconfig: Path | None,
     context: str | None,
+    cluster: str | None,
+    cluster_resource_group: str | None,
     namespace: str | None,
     timeout: float,
     as_json: bool,
@@ -148,9 +164,8 @@ def deploy_aks(
             "--model-version, or --image-file from mlops image build"
         )
     commit = bundled.get("commit") or os.environ.get("GITHUB_SHA")
-    target = _target(kubeconfig, context, namespace, timeout, replicas, commit)
-    target.image_for = lambda model: chosen
-    target.strategy = strategy
+    where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
+    target = aks_target(where, namespace, timeout, replicas, commit, strategy=strategy)
     try:
         done = deploy_model(
             target,
@@ -159,6 +174,7 @@ def deploy_aks(
             smoke_file=smoke_file,
             registry=open_registry(obj.backend),
             tolerance=tolerance,
+            image=chosen,
         )
     except MlopsError as exc:
         # refused before any change (exit 2), or failed and rolled back
@@ -205,6 +221,8 @@ def rollback(
     target: str,
     kubeconfig: Path | None,
     context: str | None,
+    cluster: str | None,
+    cluster_resource_group: str | None,
     namespace: str | None,
     timeout: float,
 ) -> None:
@@ -221,7 +239,8 @@ def rollback(
     if target == "local":
         chosen: Any = open_deploy_target("local", state=state_dir())
     else:
-        chosen = _target(kubeconfig, context, namespace, timeout, None, None)
+        where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
+        chosen = aks_target(where, namespace, timeout)
     done = chosen.rollback()
     deployment = done.deployment
     gha.set_outputs(
@@ -234,16 +253,53 @@ def rollback(
     click.echo(f"rolled back to {deployment.model} ({deployment.handle})")
 
 
-def _target(
-    kubeconfig: Path | None,
-    context: str | None,
+@dataclass(frozen=True)
+class Cluster:
+    """Where to reach the cluster: a kubeconfig (and context), or an AKS
+    cluster by name (and resource group) through Azure."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    aks: str | None = None
+    resource_group: str | None = None
+
+    def client(self) -> Any:
+        from mlops_actions.deploy.kube import connect
+
+        if self.aks is None:
+            return connect(self.kubeconfig, self.context)
+        if self.kubeconfig is not None:
+            raise UsageError("--kubeconfig and --cluster both name a cluster: give one")
+        from mlops_actions.azure.credential import credential_for
+        from mlops_actions.azure.workspace import resolve_workspace
+        from mlops_actions.deploy.aks_cluster import cluster_client, resource_manager
+        from mlops_actions.settings import state_dir
+
+        # the Azure sign-in's settings (subscription, cloud, tenant, client,
+        # auth), read as for a workspace; its name is not used
+        azure = resolve_workspace(resource_group=self.resource_group, workspace="-")
+        return cluster_client(
+            subscription_id=azure.subscription_id,
+            resource_group=azure.resource_group,
+            cluster=self.aks,
+            credential=credential_for(azure),
+            resource_manager=resource_manager(azure.cloud, azure.cloud_metadata),
+            state=state_dir(),
+        )
+
+
+def aks_target(
+    where: Cluster,
     namespace: str | None,
     timeout: float,
-    replicas: int | None,
-    commit: str | None,
+    replicas: int | None = None,
+    commit: str | None = None,
+    *,
+    strategy: str = "rolling",
 ) -> Any:
+    """The AKS deploy target: mlops.yaml's ``aks:`` with the flags over it."""
     from mlops_actions.deploy.aks import AksTarget
-    from mlops_actions.deploy.kube import Kube, connect
+    from mlops_actions.deploy.kube import Kube
     from mlops_actions.deploy.manifests import AksSettings
     from mlops_actions.project import load_project
     from mlops_actions.settings import state_dir
@@ -252,17 +308,13 @@ def _target(
     settings = AksSettings.from_config(load_project().aks, overrides)
     return AksTarget(
         state_dir(),
-        Kube(connect(kubeconfig, context)),
+        Kube(where.client()),
         settings,
-        image_for=_no_image,
-        commit=commit,
+        strategy=strategy,
+        commit=commit or os.environ.get("GITHUB_SHA"),
         timeout=timeout,
         say=lambda line: click.echo(line, err=True),
     )
-
-
-def _no_image(model: Any) -> str:
-    raise UsageError("no image to deploy: pass --image or --image-file")
 
 
 def _image_record(path: Path) -> dict[str, Any]:

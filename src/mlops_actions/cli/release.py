@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlops_actions.cli import options
+from mlops_actions.cli.deploy_aks import Cluster, aks_target, cluster_options
 from mlops_actions.cli.options import Context
+from mlops_actions.errors import UsageError
 
 if TYPE_CHECKING:
     from mlops_actions.gate.decision import Decision
@@ -52,6 +54,41 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 )
 @options.host()
 @options.port()
+@click.option(
+    "--target",
+    type=click.Choice(["local", "aks"]),
+    default="local",
+    show_default=True,
+    show_envvar=True,
+    help="Where the champion serves: local (the scorer under uvicorn here) or "
+    "aks (its image, built and pushed, rolled out to Kubernetes as `mlops "
+    "deploy aks` does).",
+)
+@click.option(
+    "--image-tag",
+    metavar="REPOSITORY:TAG",
+    show_envvar=True,
+    help="--target aks: the scorer image to build from the bundle and push "
+    "(deployed by its digest).",
+)
+@click.option(
+    "--builder",
+    type=click.Choice(["auto", "docker", "buildah"]),
+    default="auto",
+    show_default=True,
+    show_envvar=True,
+    help="--target aks: what builds the image (as `mlops image build`).",
+)
+@click.option("--base-image", show_envvar=True, help="--target aks: the image's base.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["rolling", "canary", "blue-green"]),
+    default="rolling",
+    show_default=True,
+    show_envvar=True,
+    help="--target aks: the rollout (as `mlops deploy aks`).",
+)
+@cluster_options
 @options.azure_workspace()
 @click.pass_obj
 def release(
@@ -64,13 +101,26 @@ def release(
     env: str,
     host: str,
     port: int,
+    target: str,
+    image_tag: str | None,
+    builder: str,
+    base_image: str | None,
+    strategy: str,
+    kubeconfig: Path | None,
+    context: str | None,
+    cluster: str | None,
+    cluster_resource_group: str | None,
+    namespace: str | None,
+    timeout: float,
     **workspace: str | None,
 ) -> None:
     """Run the release loop end to end and leave the new champion serving.
 
     A candidate the gate rejects stops the loop with the gate's table and exit
     1; nothing is registered or deployed then. The scorer keeps running after
-    this command: `mlops deploy stop` ends it.
+    this command: `mlops deploy stop` ends it. With `--target aks` the bundle
+    is built and pushed as `--image-tag` and rolled out to Kubernetes; a
+    failed rollout is rolled back (exit 3, or 1 for a wrong answer).
     """
     from mlops_actions.cli import render, report_gate
     from mlops_actions.deploy import open_deploy_target
@@ -81,6 +131,11 @@ def release(
     from mlops_actions.release.loop import ReleaseRequest, release as run_release
     from mlops_actions.settings import state_dir
 
+    if target == "aks" and not image_tag:  # before anything trains
+        raise UsageError(
+            "--target aks deploys an image: pass --image-tag REPOSITORY:TAG to "
+            "build and push one"
+        )
     state = state_dir()
     request = ReleaseRequest(
         pipeline,
@@ -110,11 +165,35 @@ def release(
             **_azure(obj, workspace),
         ),
         registry=open_registry(obj.backend, **_azure_registry(obj, workspace)),
-        target=open_deploy_target("local", state=state, host=host, port=port),
+        target=(
+            aks_target(
+                Cluster(kubeconfig, context, cluster, cluster_resource_group),
+                namespace,
+                timeout,
+                strategy=strategy,
+            )
+            if target == "aks"
+            else open_deploy_target("local", state=state, host=host, port=port)
+        ),
         say=say,
         publish=publish,
+        images=_builder(image_tag, builder, base_image, say) if image_tag else None,
     )
     _show(done)
+
+
+def _builder(tag: str, builder: str, base_image: str | None, say: Any) -> Any:
+    """Bundle folder -> the pushed image's reference by digest."""
+    from mlops_actions.image.build import build_image
+
+    def build(bundle: Path) -> str:
+        built = build_image(
+            bundle, tag, push=True, builder=builder, base_image=base_image, log=say
+        )
+        assert built.reference is not None  # pushed
+        return built.reference
+
+    return build
 
 
 def _azure(obj: Context, workspace: dict) -> dict:
@@ -152,6 +231,9 @@ def _show(done: Released) -> None:
     from mlops_actions.deploy.smoke import describe
 
     click.echo(describe(done.deployed.smoke))
+    if done.deployed.target != "local":
+        click.echo(f"undo it: mlops deploy rollback --target {done.deployed.target}")
+        return
     if done.request_file is not None:
         click.echo(
             f"try it: curl -s {deployment.url}/invocations -H 'Content-Type: "

@@ -83,7 +83,8 @@ class AksTarget(DeployTarget):
     """The scorer's Deployments for ``settings.app`` in ``settings.namespace``.
 
     ``image_for`` gives the image (``REPOSITORY@sha256:...``) that serves a
-    model. ``timeout`` bounds each wait for a rollout; ``say`` gets progress.
+    model; by default the model's own ``image``. ``timeout`` bounds each
+    wait for a rollout; ``say`` gets progress.
     """
 
     name = "aks"
@@ -95,7 +96,7 @@ class AksTarget(DeployTarget):
         kube: Kube,
         settings: AksSettings,
         *,
-        image_for: Callable[[ModelRef], str],
+        image_for: Callable[[ModelRef], str] | None = None,
         strategy: str = "rolling",
         commit: str | None = None,
         timeout: float = 600.0,
@@ -109,7 +110,7 @@ class AksTarget(DeployTarget):
         self.state = state
         self.kube = kube
         self.settings = settings
-        self.image_for = image_for
+        self.image_for = image_for or _image_of
         self.strategy = strategy
         self.commit = commit
         self.timeout = timeout
@@ -316,6 +317,15 @@ class AksTarget(DeployTarget):
         if current and current.get("image") != body.get("image"):
             write_json(self.state / PREVIOUS, current)
         write_json(self.state / RECORD, body)
+
+
+def _image_of(model: ModelRef) -> str:
+    if model.image is None:
+        raise UsageError(
+            f"no image serves {model.uri} yet: build and push it (mlops image "
+            "build --push) and pass --image or --image-file"
+        )
+    return model.image
 
 
 def _registered_name(uri: str) -> str | None:

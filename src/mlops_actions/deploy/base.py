@@ -24,6 +24,9 @@ class ModelRef:
     version: str | None = None
     #: the registered model's name, when deployed by name
     name: str | None = None
+    #: the image that serves it, REPOSITORY@sha256:... (for a target that
+    #: runs images rather than loading the model itself)
+    image: str | None = None
 
 
 class Deployment(Protocol):

@@ -11,6 +11,7 @@ manager, so a second apply of the same manifests changes nothing.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,11 @@ def connect(kubeconfig: Path | None = None, context: str | None = None) -> Any:
         ) from None
     if kubeconfig is not None and not kubeconfig.is_file():
         raise UsageError(f"--kubeconfig {kubeconfig}: no such file")
+    # $KUBECONFIG read now: the client reads it once, when first imported
+    chosen = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG")
     try:
         return config.new_client_from_config(
-            config_file=str(kubeconfig) if kubeconfig else None, context=context
+            config_file=chosen or None, context=context
         )
     except config.ConfigException as exc:
         if kubeconfig is None and context is None:

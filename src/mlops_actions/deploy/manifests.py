@@ -28,7 +28,7 @@ from typing import Any
 
 from mlops_actions.errors import UsageError
 from mlops_actions.image.dockerfile import PORT, USER_ID
-from mlops_actions.project import AksConfig, InputLog
+from mlops_actions.aks_config import AksConfig, InputLog
 from mlops_actions.scorer.config import default as scorer_default
 
 PORT_NAME = "http"

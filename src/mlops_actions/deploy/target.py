@@ -33,6 +33,7 @@ def deploy_model(
     smoke_file: Path | None,
     registry: Registry | None,
     tolerance: float | None = None,
+    image: str | None = None,
 ) -> Deployed:
     """Serve ``model`` (or ``name``'s champion from ``registry``) on ``target``;
     the target stops or rolls back a deployment whose smoke test fails.
@@ -42,7 +43,8 @@ def deploy_model(
     if model is not None and registered is None:
         if smoke is None and Path(model).is_dir():
             smoke = _example_smoke(Path(model))
-        return target.deploy(ModelRef(model, None, name), _tolerant(smoke, tolerance))
+        model_ref = ModelRef(model, None, name, image)
+        return target.deploy(model_ref, _tolerant(smoke, tolerance))
     if registered is not None:  # models:/NAME/VERSION: as --name, pinned
         name, version = registered
     elif name is None:
@@ -63,7 +65,8 @@ def deploy_model(
         where = state_dir() / "models" / name / version
         shutil.rmtree(where, ignore_errors=True)  # never serve a half download
         uri = str(registry.download(name, version, where).resolve())
-    return target.deploy(ModelRef(uri, version, name), _tolerant(smoke, tolerance))
+    model_ref = ModelRef(uri, version, name, image)
+    return target.deploy(model_ref, _tolerant(smoke, tolerance))
 
 
 def _registered_version(model: str | None) -> tuple[str, str] | None:

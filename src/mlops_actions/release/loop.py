@@ -70,8 +70,18 @@ def release(
     target: DeployTarget,
     say: Callable[[str], None],
     publish: Callable[[Decision], str],
+    images: Callable[[Path], str] | None = None,
 ) -> Released:
-    """Run the loop; ``say`` reports progress, ``publish`` shows the gate table."""
+    """Run the loop; ``say`` reports progress, ``publish`` shows the gate table.
+
+    ``images`` builds and pushes the scorer image from the bundle and gives
+    its reference by digest: what a target that runs images (``aks``)
+    deploys."""
+    if not target.loads_model and images is None:
+        raise UsageError(
+            f"--target {target.name} deploys an image: pass --image-tag "
+            "REPOSITORY:TAG to build and push one"
+        )
     rules = load_rules(request.rules)  # a bad gate.yml stops us before training
     names = output_names(
         rules, model=request.model_output, metrics=request.metrics_output
@@ -99,9 +109,18 @@ def release(
     bundle = _bundle(trained.model, version, folder, say)
     where = "locally" if target.name == "local" else f"to {target.name}"
     request_file = _request_file(trained, folder)
+    image = None
+    if not target.loads_model and images is not None:
+        image = images(bundle)
+        say(f"release: pushed {image}")
     say(f"release: deploying {rules.model} version {version.version} {where}")
     deployed = deploy_model(
-        target, model=None, name=rules.model, smoke_file=None, registry=registry
+        target,
+        model=None,
+        name=rules.model,
+        smoke_file=None,
+        registry=registry,
+        image=image,
     )
     return Released(
         request_file=request_file,

@@ -77,6 +77,7 @@ class FakeAzureML:
         self.jobs = jobs.JobStore(self)
         self.workspace_store = WorkspaceStore(self)
         self.routes: list[Route] = []
+        self.arm_routes: list[Route] = []
         self.route("GET", r"/operations/(?P<op>[^/]+)", self._get_operation)
         self.assets.add_routes()
         self.workspace_store.add_routes()
@@ -239,6 +240,11 @@ class FakeAzureML:
             )
         return page
 
+    def route_arm(self, method: str, pattern: str, handler: Callable[..., Any]) -> None:
+        """``pattern`` is matched against the whole path: Azure Resource
+        Manager beyond the workspace (another provider's resources)."""
+        self.arm_routes.append((method, re.compile(pattern + r"/?$"), handler))
+
     def route(self, method: str, pattern: str, handler: Callable[..., Any]) -> None:
         """``pattern`` is matched against the path after the workspace id."""
         self.routes.append((method, re.compile(pattern + r"/?$"), handler))
@@ -259,6 +265,10 @@ class FakeAzureML:
     def dispatch(self, method: str, path: str, query: dict[str, str], body: Any):
         if path.rstrip("/") == "/discovery":
             return 200, self.discovery(), {}
+        for verb, pattern, handler in self.arm_routes:
+            match = pattern.fullmatch(path)
+            if verb == method and match:
+                return handler(query=query, body=body, **match.groupdict())
         rest = self._scoped(path)
         if rest is None:
             return self.error(404, "NoSuchRoute", f"{method} {path}: not faked")

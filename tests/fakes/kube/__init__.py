@@ -97,6 +97,8 @@ class FakeKube:
         #: "NAMESPACE/SERVICE" -> the Ready pods it selected, at each change
         self.ready_endpoints_history: dict[str, list[int]] = {}
         self.backends: dict[str, str] = {}
+        self.resolver: Callable[[str], str | None] | None = None
+        self.token_predicate: Callable[[str], bool] | None = None
         self.round_robin: dict[str, int] = {}
         self._failures: list[Injected] = []
         self.store = Store(namespaces)
@@ -215,10 +217,35 @@ class FakeKube:
         with self.lock:
             self.backends[image] = url.rstrip("/")
 
+    def accept_tokens(self, predicate: Callable[[str], bool]) -> None:
+        """Bearer tokens ``predicate`` passes are accepted too (an Entra ID
+        cluster takes the sign-in's tokens for the AKS server application)."""
+        self.token_predicate = predicate
+
+    def token_ok(self, authorization: str) -> bool:
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or not token:
+            return False
+        if token == self.token:
+            return True
+        return self.token_predicate is not None and self.token_predicate(token)
+
+    def serve_images(self, resolver: Callable[[str], str | None]) -> None:
+        """Images :meth:`serve_image` did not name go to ``resolver(image)``'s
+        URL (a test that learns the image only when it is pushed)."""
+        self.resolver = resolver
+
     def backend_for(self, pod: dict[str, Any]) -> str | None:
         for container in pod["spec"].get("containers") or []:
-            if container.get("image") in self.backends:
-                return self.backends[container["image"]]
+            image = container.get("image")
+            if image in self.backends:
+                return self.backends[image]
+            if image and self.resolver is not None:
+                url = self.resolver(image)
+                if url:
+                    with self.lock:
+                        self.backends[image] = url.rstrip("/")
+                    return url.rstrip("/")
         return None
 
     def set_ready_delay(self, seconds: float) -> None:

@@ -84,7 +84,7 @@ def handler(fake: "FakeKube") -> type[BaseHTTPRequestHandler]:
             fake.record(
                 self.command, path, query, content_type, decode(raw, content_type)
             )
-            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+            if not fake.token_ok(self.headers.get("Authorization", "")):
                 return self._send(_json(401, failure(401, "Unauthorized")))
             injected = fake.injected(self.command, path)
             if injected is not None:
