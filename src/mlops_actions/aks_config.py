@@ -153,6 +153,9 @@ class InputLog(Strict):
     ]
     #: share of requests whose rows are logged
     sample_rate: float = Field(default=0.1, gt=0, le=1)
+    #: the storage account's resource group, when it is not the cluster's
+    #: node resource group (the Blob CSI driver looks there otherwise)
+    resource_group: str | None = None
 
     @field_validator("container_url")
     @classmethod

@@ -59,6 +59,10 @@ field, with its default; any other field is an error::
         container_url: https://ACCOUNT.blob.core.windows.net/CONTAINER
         client_id: 00000000-0000-0000-0000-000000000000  # managed identity
         sample_rate: 0.1      # share of requests logged, (0, 1]
+        resource_group: null  # the account's group, when not the node group
+                              # (mounted by AKS's Blob CSI driver with the
+                              # identity's token: give it Storage Blob Data
+                              # Contributor on the container)
       canary:                 # read by --strategy canary
         weight: 10            # percent of the pods (so of traffic), 1..99
         bake_seconds: 120     # canary watched this long before promotion

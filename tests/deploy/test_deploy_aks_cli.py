@@ -196,3 +196,38 @@ def test_a_refused_deploy_says_not_started_not_rolled_back(
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("### Rollout of penguins version 1 not started")
     assert [r for r in fake_kube.requests if r["method"] != "GET"] == []
+
+
+def test_image_json_names_the_image_the_model_and_its_commit(
+    fake_kube, tmp_path, cluster, mlops_process
+):
+    from mlops_actions.image.reference import ImageResult
+    from mlops_actions.jsonio import write_json
+
+    env, scorers = cluster
+    image = scorers.serve(SLOW)
+    built = ImageResult(
+        tag="registry.test/scorer:7",
+        reference=image,
+        digest=image.split("@")[1],
+        image_id="sha256:" + "12" * 32,
+        size=1000,
+        build_seconds=1.0,
+        push_seconds=1.0,
+        builder="buildah",
+        base_image=None,
+        model={"name": "iris", "version": "7", "commit": "c0ffee" * 7, "digest": "d"},
+    )
+    write_json(tmp_path / "image.json", built.to_json())
+    smoke = write_smoke(tmp_path / "s.json", 2)
+    result = mlops_process(
+        "deploy", "aks", "--smoke", str(smoke), "--timeout", "30",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("deployed iris version 7 (deployment/scorer ")
+    labels = fake_kube.get("Deployment", "default", "scorer")["spec"]["template"][
+        "metadata"
+    ]["labels"]
+    assert labels["mlops-actions/model-version"] == "7"
+    assert labels["mlops-actions/commit"] == ("c0ffee" * 7)[:12]

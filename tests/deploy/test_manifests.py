@@ -389,10 +389,26 @@ def test_input_log_uses_workload_identity_and_no_secret():
     env = {item["name"]: item["value"] for item in pod["containers"][0]["env"]}
     assert env == {
         "HOME": "/tmp",
-        manifests.ENV_LOG_INPUTS: "/tmp/inputs",
+        manifests.ENV_LOG_INPUTS: "/var/lib/mlops/inputs",
         manifests.ENV_LOG_SAMPLE_RATE: "0.25",
-        manifests.ENV_LOG_BLOB_URL: INPUT_LOG["container_url"],
     }
+    # the Blob container mounted by the Blob CSI driver with the workload
+    # identity's token: no account key, no SAS
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    account, _, container = (
+        INPUT_LOG["container_url"].removeprefix("https://").partition("/")
+    )
+    assert volumes["inputs"]["csi"] == {
+        "driver": "blob.csi.azure.com",
+        "volumeAttributes": {
+            "storageaccount": account.split(".")[0],
+            "containerName": container,
+            "clientID": CLIENT_ID,
+            "mountWithWorkloadIdentityToken": "true",
+        },
+    }
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts == {"tmp": "/tmp", "inputs": "/var/lib/mlops/inputs"}
     assert all("valueFrom" not in item for item in pod["containers"][0]["env"])
     text = json.dumps(docs)
     for word in ("AccountKey", "SharedAccessSignature", "sig=", "sv=", "password"):

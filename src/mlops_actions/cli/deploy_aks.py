@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from mlops_actions.cli import options
+from mlops_actions.cli.image_source import image_options, served_image
 from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
 
@@ -65,30 +66,7 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("aks")
-@click.option(
-    "--image",
-    show_envvar=True,
-    help="The scorer image by digest, REPOSITORY@sha256:... [default: "
-    "--image-file's reference].",
-)
-@click.option(
-    "--image-file",
-    type=IMAGE_FILE,
-    default=Path("image.json"),
-    show_default=True,
-    show_envvar=True,
-    help="image.json from `mlops image build --push`: the image and its model.",
-)
-@click.option(
-    "--model-version",
-    show_envvar=True,
-    help="The registered version the image serves [default: image.json's].",
-)
-@click.option(
-    "--name",
-    show_envvar=True,
-    help="The registered model's name [default: image.json's].",
-)
+@image_options
 @click.option(
     "--strategy",
     type=click.Choice(["rolling", "canary", "blue-green"]),
@@ -148,22 +126,9 @@ def deploy_aks(
     from mlops_actions.errors import MlopsError
     from mlops_actions.registry import open_registry
 
-    built = _image_record(image_file) if image is None or name is None else {}
-    chosen = image or built.get("reference")
-    if not chosen:
-        raise UsageError(
-            f"--image-file {image_file}: the image was not pushed (no reference): "
-            "build it with mlops image build --push, or pass --image"
-        )
-    bundled = built.get("model") or {}
-    name = name or bundled.get("name")
-    version = model_version or bundled.get("version")
-    if not name or not version:
-        raise UsageError(
-            "which model the image serves is not known: pass --name and "
-            "--model-version, or --image-file from mlops image build"
-        )
-    commit = bundled.get("commit") or os.environ.get("GITHUB_SHA")
+    served = served_image(image, image_file, name, model_version)
+    name, version, chosen = served.name, served.version, served.image
+    commit = served.commit or os.environ.get("GITHUB_SHA")
     where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
     target = aks_target(where, namespace, timeout, replicas, commit, strategy=strategy)
     try:
@@ -315,22 +280,6 @@ def aks_target(
         timeout=timeout,
         say=lambda line: click.echo(line, err=True),
     )
-
-
-def _image_record(path: Path) -> dict[str, Any]:
-    from mlops_actions.jsonio import read_json
-
-    if not path.is_file():
-        raise UsageError(
-            f"--image-file {path}: no such file: pass --image REPOSITORY@sha256:... "
-            "with --name and --model-version, or build with mlops image build --push"
-        )
-    record = read_json(path)
-    if not isinstance(record, dict) or record.get("schema") != "mlops-actions/image":
-        raise UsageError(
-            f"--image-file {path}: not an image.json from mlops image build"
-        )
-    return record
 
 
 def _summary_failed(

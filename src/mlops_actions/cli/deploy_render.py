@@ -8,42 +8,18 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import click
 
+from mlops_actions.cli.image_source import image_options, served_image
 from mlops_actions.errors import UsageError
 
-IMAGE_FILE = click.Path(path_type=Path, dir_okay=False)
 #: what a render writes; a folder holding anything else is not replaced
 RENDERED = re.compile(r"[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml")
 
 
 @click.command("render")
-@click.option(
-    "--image",
-    show_envvar=True,
-    help="The scorer image by digest, REPOSITORY@sha256:... [default: "
-    "--image-file's reference].",
-)
-@click.option(
-    "--image-file",
-    type=IMAGE_FILE,
-    default=Path("image.json"),
-    show_default=True,
-    show_envvar=True,
-    help="image.json from `mlops image build --push`: the image and its model.",
-)
-@click.option(
-    "--model-version",
-    show_envvar=True,
-    help="The registered version the image serves [default: image.json's].",
-)
-@click.option(
-    "--name",
-    show_envvar=True,
-    help="The registered model's name [default: image.json's].",
-)
+@image_options
 @click.option(
     "--namespace",
     show_envvar=True,
@@ -100,28 +76,15 @@ def render(
     from mlops_actions.project import load_project
     from mlops_actions.settings import state_dir
 
-    built = _image_record(image_file) if None in (image, name, model_version) else {}
-    image = image or built.get("reference")
-    if not image:
-        raise UsageError(
-            f"--image-file {image_file}: the image was not pushed (no reference): "
-            "build it with mlops image build --push, or pass --image"
-        )
-    bundled = built.get("model") or {}
-    name, version = name or bundled.get("name"), model_version or bundled.get("version")
-    if not name or not version:
-        raise UsageError(
-            "which model the image serves is not known: pass --name and "
-            "--model-version, or --image-file from mlops image build"
-        )
+    served = served_image(image, image_file, name, model_version)
     overrides = {"namespace": namespace, "replicas": replicas}
     settings = manifests.AksSettings.from_config(load_project().aks, overrides)
     docs = manifests.render(
         settings,
-        image=image,
-        model_name=name,
-        model_version=version,
-        commit=commit or bundled.get("commit") or os.environ.get("GITHUB_SHA"),
+        image=served.image,
+        model_name=served.name,
+        model_version=served.version,
+        commit=commit or served.commit or os.environ.get("GITHUB_SHA"),
         track=track,
     )
     texts = [yaml.safe_dump(doc, sort_keys=False) for doc in docs]
@@ -133,18 +96,6 @@ def render(
     _replace_folder(folder, dict(zip(names, texts)))
     for file in names:
         click.echo(str(folder / file))
-
-
-def _image_record(path: Path) -> dict[str, Any]:
-    from mlops_actions.records.base import read_record
-    from mlops_actions.records.image import ImageRecord
-
-    if not path.is_file():
-        raise UsageError(
-            f"--image-file {path}: no such file: pass --image REPOSITORY@sha256:... "
-            "with --name and --model-version, or build with mlops image build --push"
-        )
-    return read_record(path, ImageRecord, where=f"--image-file {path}").to_json()
 
 
 def _replace_folder(folder: Path, files: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlops_actions.errors import UsageError
 from mlops_actions.image.dockerfile import PORT, USER_ID
@@ -51,11 +52,13 @@ WORKLOAD_CLIENT_ID = "azure.workload.identity/client-id"
 READY_PATH, LIVE_PATH, METRICS_PATH = "/health/ready", "/health/live", "/metrics"
 #: the writable emptyDir under a read-only root filesystem
 TMP = "/tmp"
-INPUT_LOG_DIR = "/tmp/inputs"
+#: where the Blob container is mounted for the input log
+INPUT_LOG_DIR = "/var/lib/mlops/inputs"
+#: AKS's Azure Blob CSI driver (blobfuse2): the container as a folder
+BLOB_CSI = "blob.csi.azure.com"
 #: what the image's entrypoint, ``mlops scorer serve``, reads for its flags
 ENV_LOG_INPUTS = "MLOPS_SCORER_SERVE_LOG_INPUTS"
 ENV_LOG_SAMPLE_RATE = "MLOPS_SCORER_SERVE_LOG_SAMPLE_RATE"
-ENV_LOG_BLOB_URL = "MLOPS_SCORER_SERVE_LOG_BLOB_URL"
 #: SIGTERM comes after the drain; the scorer then finishes in-flight requests
 #: within its graceful timeout; the kubelet kills what is left after the sum.
 GRACE_MARGIN_S = 5
@@ -373,7 +376,7 @@ def _pod(settings: AksSettings, image: str, selector: dict[str, str]) -> dict[st
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [_container(settings, image)],
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, *_input_log_volume(settings)],
         # spread over nodes when it can, never left unscheduled for it
         "topologySpreadConstraints": [
             {
@@ -400,7 +403,6 @@ def _container(settings: AksSettings, image: str) -> dict[str, Any]:
         env += [
             {"name": ENV_LOG_INPUTS, "value": INPUT_LOG_DIR},
             {"name": ENV_LOG_SAMPLE_RATE, "value": str(settings.input_log.sample_rate)},
-            {"name": ENV_LOG_BLOB_URL, "value": settings.input_log.container_url},
         ]
     container: dict[str, Any] = {
         "name": CONTAINER,
@@ -419,7 +421,12 @@ def _container(settings: AksSettings, image: str) -> dict[str, Any]:
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": TMP}],
+        "volumeMounts": [{"name": "tmp", "mountPath": TMP}]
+        + (
+            [{"name": "inputs", "mountPath": INPUT_LOG_DIR}]
+            if settings.input_log
+            else []
+        ),
     }
     if settings.drain_seconds:
         # The kubelet's own sleep (Kubernetes 1.30+, on by default; every AKS
@@ -429,6 +436,32 @@ def _container(settings: AksSettings, image: str) -> dict[str, Any]:
             "preStop": {"sleep": {"seconds": settings.drain_seconds}}
         }
     return container
+
+
+def _input_log_volume(settings: AksSettings) -> list[dict[str, Any]]:
+    """The input log's Blob container, mounted by the Azure Blob CSI driver
+    with the pod's workload identity token (no account key fetched, none in
+    the manifests): the identity needs Storage Blob Data Contributor on it.
+    The scorer's files land as blobs; blobfuse has no hard links, which the
+    input log's writer allows for."""
+    log = settings.input_log
+    if log is None:
+        return []
+    url = urlsplit(log.container_url)
+    attributes = {
+        "storageaccount": (url.hostname or "").split(".", 1)[0],
+        "containerName": url.path.strip("/"),
+        "clientID": log.client_id,
+        "mountWithWorkloadIdentityToken": "true",
+    }
+    if log.resource_group:
+        attributes["resourcegroup"] = log.resource_group
+    return [
+        {
+            "name": "inputs",
+            "csi": {"driver": BLOB_CSI, "volumeAttributes": attributes},
+        }
+    ]
 
 
 def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
