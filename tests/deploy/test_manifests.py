@@ -9,7 +9,7 @@ import re
 import kubernetes_validate
 import pytest
 
-from mlops_actions.deploy import manifests
+from mlops_actions.deploy import manifests, pod_template
 from mlops_actions.deploy.manifests import AksSettings, label_value
 from mlops_actions.errors import UsageError
 from mlops_actions.image.dockerfile import PORT, USER_ID
@@ -389,8 +389,8 @@ def test_input_log_uses_workload_identity_and_no_secret():
     env = {item["name"]: item["value"] for item in pod["containers"][0]["env"]}
     assert env == {
         "HOME": "/tmp",
-        manifests.ENV_LOG_INPUTS: "/var/lib/mlops/inputs",
-        manifests.ENV_LOG_SAMPLE_RATE: "0.25",
+        pod_template.ENV_LOG_INPUTS: "/var/lib/mlops/inputs",
+        pod_template.ENV_LOG_SAMPLE_RATE: "0.25",
     }
     # the Blob container mounted by the Blob CSI driver with the workload
     # identity's token: no account key, no SAS
