@@ -231,3 +231,33 @@ def test_image_json_names_the_image_the_model_and_its_commit(
     ]["labels"]
     assert labels["mlops-actions/model-version"] == "7"
     assert labels["mlops-actions/commit"] == ("c0ffee" * 7)[:12]
+
+
+def test_sizing_flags_over_mlops_yaml_give_an_hpa_and_the_requests(
+    fake_kube, tmp_path, cluster, mlops_process
+):
+    env, scorers = cluster
+    image = scorers.serve(SLOW)
+    smoke = write_smoke(tmp_path / "s.json", 2)
+    env = dict(env, MLOPS_DEPLOY_AKS_CPU="250m")  # as the action passes it
+    result = deploy(
+        mlops_process, tmp_path, env, image, "1", smoke, "--max-replicas", "5"
+    )
+    assert result.returncode == 0, result.stderr
+    (hpa,) = fake_kube.objects("HorizontalPodAutoscaler", "default")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+    pod = fake_kube.get("Deployment", "default", "scorer")["spec"]["template"]
+    assert pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "250m"
+
+
+def test_a_bad_sizing_flag_names_itself_and_changes_nothing(
+    fake_kube, tmp_path, cluster, mlops_process
+):
+    env, _ = cluster
+    smoke = write_smoke(tmp_path / "s.json", 2)
+    result = deploy(
+        mlops_process, tmp_path, env, image_of("x"), "1", smoke, "--cpu", "lots"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --cpu lots: must be a CPU quantity")
+    assert [r for r in fake_kube.requests if r["method"] != "GET"] == []

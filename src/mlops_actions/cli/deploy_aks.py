@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from mlops_actions.cli import options
+from mlops_actions.cli.aks_options import overrides, settings_options
 from mlops_actions.cli.image_source import image_options, served_image
 from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
@@ -78,7 +79,6 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
     "aks.canary), then promoted or removed; blue-green: the idle colour in full, "
     "the Service switched after its smoke test.",
 )
-@click.option("--replicas", type=click.IntRange(min=1), show_envvar=True)
 @click.option(
     "--smoke",
     "smoke_file",
@@ -88,6 +88,7 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="smoke.json to send [default: the version's evaluation, else the "
     "model's serving input example, shape only].",
 )
+@settings_options
 @click.option("--tolerance", type=click.FloatRange(min=0), show_envvar=True)
 @cluster_options
 @options.json_flag("Print the deploy record as JSON.")
@@ -100,7 +101,6 @@ def deploy_aks(
     model_version: str | None,
     name: str | None,
     strategy: str,
-    replicas: int | None,
     smoke_file: Path | None,
     tolerance: float | None,
     kubeconfig: Path | None,
@@ -130,7 +130,9 @@ def deploy_aks(
     name, version, chosen = served.name, served.version, served.image
     commit = served.commit or os.environ.get("GITHUB_SHA")
     where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
-    target = aks_target(where, namespace, timeout, replicas, commit, strategy=strategy)
+    target = aks_target(
+        where, namespace, timeout, commit, strategy=strategy, settings=overrides()
+    )
     try:
         done = deploy_model(
             target,
@@ -257,10 +259,10 @@ def aks_target(
     where: Cluster,
     namespace: str | None,
     timeout: float,
-    replicas: int | None = None,
     commit: str | None = None,
     *,
     strategy: str = "rolling",
+    settings: dict[str, Any] | None = None,
 ) -> Any:
     """The AKS deploy target: mlops.yaml's ``aks:`` with the flags over it."""
     from mlops_actions.deploy.aks import AksTarget
@@ -269,12 +271,12 @@ def aks_target(
     from mlops_actions.project import load_project
     from mlops_actions.settings import state_dir
 
-    overrides = {"namespace": namespace, "replicas": replicas}
-    settings = AksSettings.from_config(load_project().aks, overrides)
+    given = {**(settings or {}), "namespace": namespace}
+    chosen = AksSettings.from_config(load_project().aks, given)
     return AksTarget(
         state_dir(),
         Kube(where.client()),
-        settings,
+        chosen,
         strategy=strategy,
         commit=commit or os.environ.get("GITHUB_SHA"),
         timeout=timeout,

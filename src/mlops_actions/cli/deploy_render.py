@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from mlops_actions.cli.aks_options import overrides, settings_options
 from mlops_actions.cli.image_source import image_options, served_image
 from mlops_actions.errors import UsageError
 
@@ -25,12 +26,7 @@ RENDERED = re.compile(r"[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml")
     show_envvar=True,
     help="Namespace [default: mlops.yaml aks.namespace, else default].",
 )
-@click.option(
-    "--replicas",
-    type=click.IntRange(min=1),
-    show_envvar=True,
-    help="Pods [default: mlops.yaml aks.replicas, else 2].",
-)
+@settings_options
 @click.option(
     "--track",
     default="stable",
@@ -58,7 +54,6 @@ def render(
     model_version: str | None,
     name: str | None,
     namespace: str | None,
-    replicas: int | None,
     track: str,
     commit: str | None,
     out: str | None,
@@ -77,8 +72,8 @@ def render(
     from mlops_actions.settings import state_dir
 
     served = served_image(image, image_file, name, model_version)
-    overrides = {"namespace": namespace, "replicas": replicas}
-    settings = manifests.AksSettings.from_config(load_project().aks, overrides)
+    given = {**overrides(), "namespace": namespace}
+    settings = manifests.AksSettings.from_config(load_project().aks, given)
     docs = manifests.render(
         settings,
         image=served.image,
