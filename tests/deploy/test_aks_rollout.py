@@ -385,3 +385,17 @@ def test_a_canary_failing_real_traffic_is_rejected_on_its_metrics(
     assert 500 in answered and 200 in answered  # both tracks took traffic
     assert deployments(fake_kube) == {"scorer": image_of(models["double"])}
     never_without_ready_pods(fake_kube)
+
+
+def test_blue_green_deploying_the_image_already_live_keeps_the_rollback_target(
+    fake_kube, tmp_path, scorers, models, lines
+):
+    aks = target(fake_kube, tmp_path, scorers, lines, strategy="blue-green")
+    aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
+    aks.deploy(ModelRef(models["triple"], "2", "penguins"), smoke(3))
+    again = aks.deploy(ModelRef(models["triple"], "2", "penguins"), smoke(3))
+    assert again.deployment.deployment == "scorer-green"
+    assert "blue-green: green already serves this image; not switched" in lines
+    # blue still holds the model before: a rollback still reaches it
+    assert deployments(fake_kube)["scorer-blue"] == image_of(models["double"])
+    assert aks.rollback().deployment.deployment == "scorer-blue"

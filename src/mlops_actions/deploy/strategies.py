@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_actions.deploy import canary as judging
 from mlops_actions.deploy import manifests
 from mlops_actions.deploy.base import ModelRef
-from mlops_actions.deploy.rollout import revision
+from mlops_actions.deploy.rollout import progress, revision
 from mlops_actions.deploy.smoke import SmokeResult
 from mlops_actions.deploy.workload import RolloutFailed, Workload
 from mlops_actions.errors import CheckFailed, UsageError
@@ -162,6 +162,17 @@ def blue_green(
     """Roll out the idle colour, smoke-test each of its pods, then switch
     the Service to it; the other colour keeps running. Returns the colour."""
     live = target.serving_track()
+    if live is not None and _runs(target.workload(live), target.image_for(model)):
+        # a rerun: switching would leave both colours on this image, and no
+        # earlier one to roll back to
+        target.say(f"blue-green: {live} already serves this image; not switched")
+        result = target.smoke_service(smoke)
+        if result is not None and not result.ok:
+            raise CheckFailed(
+                f"{result.summary()} (the image {live} has been serving)",
+                detail="\n".join(result.mismatches) or None,
+            )
+        return live, result
     colour = "green" if live == "blue" else "blue"
     if live is not None:
         _select(target, live)  # pinned before a second track exists
@@ -233,6 +244,15 @@ def _smoke_each_pod(
                 detail="\n".join(result.mismatches) or None,
             )
     return result
+
+
+def _runs(work: Workload, image: str) -> bool:
+    """Whether ``work`` serves ``image``, all its replicas ready."""
+    live = work.get()
+    if live is None:
+        return False
+    containers = live["spec"]["template"]["spec"].get("containers") or [{}]
+    return containers[0].get("image") == image and progress(live).done
 
 
 def _select(target: AksTarget, track: str) -> None:
