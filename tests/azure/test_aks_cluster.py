@@ -15,7 +15,7 @@ import yaml
 
 from mlops_actions.deploy.aks_cluster import AKS_SERVER_APP, API_VERSION
 from tests.fakes.kube.fixtures import fake_kube  # noqa: F401 (a fixture)
-from tests.fakes.kube.scorers import Scorers
+from tests.fakes.kube.scorers import Scorers, write_smoke
 
 SLOW = Path(__file__).resolve().parents[1] / "scorer" / "fixtures" / "slow"
 CLUSTERS = (
@@ -70,18 +70,7 @@ def aks(azureml, signed_in, fake_kube, tmp_path, monkeypatch):  # noqa: F811
     scorers = Scorers(fake_kube, tmp_path)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config either
-    smoke = tmp_path / "smoke.json"
-    request = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}
-    smoke.write_text(
-        json.dumps(
-            {
-                "schema": "mlops-actions/smoke",
-                "version": 1,
-                "request": request,
-                "expected": {"predictions": [2.0, 4.0]},
-            }
-        )
-    )
+    smoke = write_smoke(tmp_path / "smoke.json", 2)
     yield scorers.serve(SLOW), smoke
     scorers.close()
 

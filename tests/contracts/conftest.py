@@ -18,6 +18,7 @@ import pytest
 from mlops_actions.deploy.base import DeployTarget
 from mlops_actions.pipeline.backend import PipelineBackend
 from mlops_actions.pipeline.spec import Pipeline, load_pipeline
+from tests.fakes.kube.scorers import fetch
 from tests.fakes.azureml.fixtures import (  # noqa: F401 (fixtures)
     azureml,
     azurite,
@@ -80,19 +81,6 @@ def pipelines(request, tmp_path, monkeypatch) -> PipelineSubject:
     return PIPELINE_BACKENDS[request.param](tmp_path, request)
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, OSError):
-        return 0, b""
-
-
 @dataclass(frozen=True)
 class DeploySubject:
     """One deploy target, with two models it can serve (the URIs it takes),
@@ -102,7 +90,7 @@ class DeploySubject:
     target: DeployTarget
     first: str
     second: str
-    get: Callable[[str], tuple[int, bytes]] = _get
+    get: Callable[[str], tuple[int, bytes]] = fetch
 
 
 def _local_target(
@@ -126,7 +114,7 @@ def _aks_target(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[DeploySubject]:
     from tests.fakes.kube import FakeKube
-    from tests.fakes.kube.scorers import Scorers, aks_target, fetch
+    from tests.fakes.kube.scorers import Scorers, aks_target
 
     with FakeKube() as fake:
         scorers = Scorers(fake, tmp_path)
@@ -136,7 +124,7 @@ def _aks_target(
                 target,
                 str(SCORER_MODELS / "typed"),
                 str(SCORER_MODELS / "slow"),
-                get=lambda url: fetch(fake, url),
+                get=lambda url: fetch(url, fake.token),
             )
         finally:
             scorers.close()

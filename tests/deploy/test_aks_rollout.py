@@ -399,3 +399,33 @@ def test_blue_green_deploying_the_image_already_live_keeps_the_rollback_target(
     # blue still holds the model before: a rollback still reaches it
     assert deployments(fake_kube)["scorer-blue"] == image_of(models["double"])
     assert aks.rollback().deployment.deployment == "scorer-blue"
+
+
+def test_a_namespace_that_does_not_exist_is_refused_before_any_change(
+    tmp_path, models, lines
+):
+    from tests.fakes.kube import FakeKube
+
+    with FakeKube(namespaces=["ml"]) as fake:
+        made = Scorers(fake, tmp_path)
+        try:
+            aks = target(fake, tmp_path, made, lines, namespace="staging")
+            with pytest.raises(UsageError) as refused:
+                aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
+        finally:
+            made.close()
+        assert refused.value.message == (
+            "namespace staging does not exist in the cluster: create it (kubectl "
+            "create namespace staging), or name another with --namespace or "
+            "aks.namespace in mlops.yaml"
+        )
+        assert [r for r in fake.requests if r["method"] != "GET"] == []
+
+
+def test_a_role_that_may_not_read_namespaces_still_deploys(
+    fake_kube, tmp_path, scorers, models, lines
+):
+    fake_kube.fail_next("GET", "/api/v1/namespaces/default", 403)
+    aks = target(fake_kube, tmp_path, scorers, lines)
+    done = aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
+    assert done.smoke.ok

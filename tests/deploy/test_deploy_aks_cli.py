@@ -9,22 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.kube.scorers import Scorers, image_of
+from tests.fakes.kube.scorers import Scorers, image_of, write_smoke
 from tests.test_gha import parse_output_file
 
 SLOW = Path(__file__).resolve().parents[1] / "scorer" / "fixtures" / "slow"
-
-
-def write_smoke(path: Path, factor: float) -> Path:
-    request = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}
-    body = {
-        "schema": "mlops-actions/smoke",
-        "version": 1,
-        "request": request,
-        "expected": {"predictions": [factor, 2 * factor]},
-    }
-    path.write_text(json.dumps(body))
-    return path
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.kube import FakeKube
-from tests.fakes.kube.scorers import Scorers, image_of
+from tests.fakes.kube.scorers import Scorers, image_of, write_smoke
 
 from .act import run_act
 from .test_injection import CHECKOUT, SETUP_PYTHON, repo_copy
@@ -46,18 +46,7 @@ def deployed(act_env, tmp_path_factory):
     try:
         good = scorers.serve(SLOW)
         fake.break_image(BROKEN, reason="ImagePullBackOff", message="manifest unknown")
-        smoke = tmp / "smoke.json"
-        request = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}
-        smoke.write_text(
-            json.dumps(
-                {
-                    "schema": "mlops-actions/smoke",
-                    "version": 1,
-                    "request": request,
-                    "expected": {"predictions": [2.0, 4.0]},
-                }
-            )
-        )
+        smoke = write_smoke(tmp / "smoke.json", 2)
         steps = [
             {"uses": CHECKOUT.split(" #")[0], "with": {"persist-credentials": False}},
             {"uses": SETUP_PYTHON.split(" #")[0], "with": {"python-version": "3.11"}},

@@ -44,7 +44,7 @@ from mlops_actions.deploy.rollout import progressing, revision
 from mlops_actions.deploy.smoke import SmokeResult, check_smoke, smoke_test
 from mlops_actions.deploy.workload import RolloutFailed, Workload
 from mlops_actions.deploy.strategies import COLOURS
-from mlops_actions.errors import CheckFailed, UsageError
+from mlops_actions.errors import BackendError, CheckFailed, UsageError
 from mlops_actions.image.dockerfile import PORT
 from mlops_actions.jsonio import read_json, write_json
 
@@ -144,6 +144,7 @@ class AksTarget(DeployTarget):
         any failure put back what served before and raise."""
         if smoke is not None:
             check_smoke(smoke)  # a smoke test that cannot run changes nothing
+        self._check_namespace()
         if self.strategy == "blue-green":
             track, result = strategies.blue_green(self, model, smoke)
         else:
@@ -288,6 +289,21 @@ class AksTarget(DeployTarget):
             )  # fmt: skip
 
         return smoke_test(f"pod {pod}", smoke, send=send)
+
+    def _check_namespace(self) -> None:
+        """A missing namespace is the user's to create; it is not created
+        here (its quotas, policies and role bindings are theirs)."""
+        path = f"/api/v1/namespaces/{self.namespace}"
+        try:
+            found = self.kube.call("GET", path, missing_ok=True)
+        except BackendError:
+            return  # a role bound in the namespace may not read namespaces
+        if found is None:
+            raise UsageError(
+                f"namespace {self.namespace} does not exist in the cluster: "
+                f"create it (kubectl create namespace {self.namespace}), or name "
+                "another with --namespace or aks.namespace in mlops.yaml"
+            )
 
     # -- records ---------------------------------------------------------
     def _described(self, track: str) -> AksDeployment:

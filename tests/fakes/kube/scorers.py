@@ -9,6 +9,7 @@ Service gets the model's true answer.
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import urllib.error
 import urllib.request
@@ -19,6 +20,20 @@ from mlops_actions.deploy.base import ModelRef
 from tests.fakes.kube import FakeKube
 
 REPOSITORY = "registry.test/scorer"
+
+
+def write_smoke(path: Path, factor: float) -> Path:
+    """A smoke.json for the doubling model (``factor`` 2) or another: x in,
+    ``factor`` x out, two rows."""
+    request = {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}
+    body = {
+        "schema": "mlops-actions/smoke",
+        "version": 1,
+        "request": request,
+        "expected": {"predictions": [factor, 2 * factor]},
+    }
+    path.write_text(json.dumps(body))
+    return path
 
 
 def image_of(model: str) -> str:
@@ -85,11 +100,11 @@ def aks_target(fake: FakeKube, tmp_path: Path, scorers: Scorers, **settings: Any
     )
 
 
-def fetch(fake: FakeKube, url: str) -> tuple[int, bytes]:
-    """GET ``url`` (a proxy URL) with the cluster's token: (status, body)."""
-    request = urllib.request.Request(
-        url, headers={"Authorization": f"Bearer {fake.token}"}
-    )
+def fetch(url: str, token: str | None = None) -> tuple[int, bytes]:
+    """GET ``url`` (with a bearer ``token``, for a proxy URL): (status, body);
+    status 0 when nothing answered."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, answer.read()

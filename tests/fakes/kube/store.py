@@ -61,7 +61,12 @@ class Store:
     # -- reading ---------------------------------------------------------
     def find(self, resource: Resource, namespace: str, name: str) -> Obj | None:
         key = (namespace if resource.namespaced else "", name)
-        return self.data[resource.key].get(key)
+        found = self.data[resource.key].get(key)
+        if found is None and resource is NAMESPACES and self.any_namespace and name:
+            # every namespace exists, as if created beforehand: reading one
+            # finds it too
+            return self.insert(NAMESPACES, {"metadata": {"name": name}})
+        return found
 
     def items(self, resource: Resource, namespace: str | None = None) -> list[Obj]:
         """The live objects (not copies), in the order they were created."""
