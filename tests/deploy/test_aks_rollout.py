@@ -429,3 +429,17 @@ def test_a_role_that_may_not_read_namespaces_still_deploys(
     aks = target(fake_kube, tmp_path, scorers, lines)
     done = aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
     assert done.smoke.ok
+
+
+def test_status_says_when_the_serving_revision_started_not_when_it_was_asked(
+    fake_kube, tmp_path, scorers, models, lines
+):
+    import time
+
+    aks = target(fake_kube, tmp_path, scorers, lines)
+    before = time.time()
+    aks.deploy(ModelRef(models["double"], "1", "penguins"), smoke(2))
+    first = aks.status().started
+    time.sleep(1.1)
+    assert aks.status().started == first  # the ReplicaSet's creation time
+    assert before - 1 <= first <= time.time()

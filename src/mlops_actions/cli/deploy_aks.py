@@ -6,64 +6,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mlops_actions.cli import options
-from mlops_actions.cli.aks_options import overrides, settings_options
+from mlops_actions.cli.aks_options import (
+    Cluster,
+    cluster,
+    cluster_options,
+    overrides,
+    settings_options,
+)
 from mlops_actions.cli.image_source import image_options, served_image
 from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
 
 IMAGE_FILE = click.Path(path_type=Path, dir_okay=False)
-KUBECONFIG = click.Path(path_type=Path, dir_okay=False)
-
-
-def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the Deployment lives: the cluster, the namespace."""
-    declared = [
-        click.option(
-            "--kubeconfig",
-            type=KUBECONFIG,
-            show_envvar=True,
-            help="kubeconfig file [default: $KUBECONFIG, ~/.kube/config (what "
-            "azure/aks-set-context writes), else the pod's service account].",
-        ),
-        click.option("--context", show_envvar=True, help="kubeconfig context."),
-        click.option(
-            "--cluster",
-            show_envvar=True,
-            help="An AKS cluster's name, instead of a kubeconfig: its credentials "
-            "come from Azure with the toolkit's sign-in (OIDC in a workflow; "
-            "subscription and cloud as for Azure ML).",
-        ),
-        click.option(
-            "--cluster-resource-group",
-            show_envvar=True,
-            help="--cluster's resource group [default: the Azure ML workspace's, "
-            "MLOPS_AZURE_RESOURCE_GROUP or mlops.yaml azure.resource_group].",
-        ),
-        click.option(
-            "--namespace",
-            show_envvar=True,
-            help="Namespace [default: mlops.yaml aks.namespace, else default].",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=1),
-            default=600.0,
-            show_default=True,
-            show_envvar=True,
-            help="Seconds each rollout (and a rollback) may take.",
-        ),
-    ]
-    for option in reversed(declared):
-        command = option(command)
-    return command
 
 
 @click.command("aks")
@@ -103,10 +63,6 @@ def deploy_aks(
     strategy: str,
     smoke_file: Path | None,
     tolerance: float | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    cluster: str | None,
-    cluster_resource_group: str | None,
     namespace: str | None,
     timeout: float,
     as_json: bool,
@@ -129,9 +85,8 @@ def deploy_aks(
     served = served_image(image, image_file, name, model_version)
     name, version, chosen = served.name, served.version, served.image
     commit = served.commit or os.environ.get("GITHUB_SHA")
-    where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
     target = aks_target(
-        where, namespace, timeout, commit, strategy=strategy, settings=overrides()
+        cluster(), namespace, timeout, commit, strategy=strategy, settings=overrides()
     )
     try:
         done = deploy_model(
@@ -186,18 +141,14 @@ def deploy_aks(
 def rollback(
     obj: Context,
     target: str,
-    kubeconfig: Path | None,
-    context: str | None,
-    cluster: str | None,
-    cluster_resource_group: str | None,
     namespace: str | None,
     timeout: float,
 ) -> None:
     """Serve the model deployed before the current one again.
 
-    On AKS this is `kubectl rollout undo`: the previous revision's pod
-    template becomes the newest revision, so a second rollback returns to
-    where the first started.
+    On AKS this is `kubectl rollout undo` to the last revision that passed
+    (it becomes the newest, so a second rollback returns to where the first
+    started), or, for a blue-green app, the Service back to the other colour.
     """
     from mlops_actions import gha
     from mlops_actions.deploy import open_deploy_target
@@ -206,8 +157,7 @@ def rollback(
     if target == "local":
         chosen: Any = open_deploy_target("local", state=state_dir())
     else:
-        where = Cluster(kubeconfig, context, cluster, cluster_resource_group)
-        chosen = aks_target(where, namespace, timeout)
+        chosen = aks_target(cluster(), namespace, timeout)
     done = chosen.rollback()
     deployment = done.deployment
     gha.set_outputs(
@@ -218,41 +168,6 @@ def rollback(
         }
     )
     click.echo(f"rolled back to {deployment.model} ({deployment.handle})")
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """Where to reach the cluster: a kubeconfig (and context), or an AKS
-    cluster by name (and resource group) through Azure."""
-
-    kubeconfig: Path | None = None
-    context: str | None = None
-    aks: str | None = None
-    resource_group: str | None = None
-
-    def client(self) -> Any:
-        from mlops_actions.deploy.kube import connect
-
-        if self.aks is None:
-            return connect(self.kubeconfig, self.context)
-        if self.kubeconfig is not None:
-            raise UsageError("--kubeconfig and --cluster both name a cluster: give one")
-        from mlops_actions.azure.credential import credential_for
-        from mlops_actions.azure.workspace import resolve_workspace
-        from mlops_actions.deploy.aks_cluster import cluster_client, resource_manager
-        from mlops_actions.settings import state_dir
-
-        # the Azure sign-in's settings (subscription, cloud, tenant, client,
-        # auth), read as for a workspace; its name is not used
-        azure = resolve_workspace(resource_group=self.resource_group, workspace="-")
-        return cluster_client(
-            subscription_id=azure.subscription_id,
-            resource_group=azure.resource_group,
-            cluster=self.aks,
-            credential=credential_for(azure),
-            resource_manager=resource_manager(azure.cloud, azure.cloud_metadata),
-            state=state_dir(),
-        )
 
 
 def aks_target(

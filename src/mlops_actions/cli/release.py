@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_actions.cli import options
-from mlops_actions.cli.deploy_aks import Cluster, aks_target, cluster_options
+from mlops_actions.cli.aks_options import cluster, cluster_options
+from mlops_actions.cli.deploy_aks import aks_target
 from mlops_actions.cli.options import Context
 from mlops_actions.errors import UsageError
 
@@ -106,10 +107,6 @@ def release(
     builder: str,
     base_image: str | None,
     strategy: str,
-    kubeconfig: Path | None,
-    context: str | None,
-    cluster: str | None,
-    cluster_resource_group: str | None,
     namespace: str | None,
     timeout: float,
     **workspace: str | None,
@@ -128,14 +125,12 @@ def release(
     from mlops_actions.pipeline.environments import Environments
     from mlops_actions.pipeline.inputs import parse_overrides
     from mlops_actions.registry import open_registry
-    from mlops_actions.release.loop import ReleaseRequest, release as run_release
+    from mlops_actions.release.loop import NEEDS_IMAGE, ReleaseRequest
+    from mlops_actions.release.loop import release as run_release
     from mlops_actions.settings import state_dir
 
-    if target == "aks" and not image_tag:  # before anything trains
-        raise UsageError(
-            "--target aks deploys an image: pass --image-tag REPOSITORY:TAG to "
-            "build and push one"
-        )
+    if target == "aks" and not image_tag:  # before the cluster is reached
+        raise UsageError(NEEDS_IMAGE.format(target=target))
     state = state_dir()
     request = ReleaseRequest(
         pipeline,
@@ -166,12 +161,7 @@ def release(
         ),
         registry=open_registry(obj.backend, **_azure_registry(obj, workspace)),
         target=(
-            aks_target(
-                Cluster(kubeconfig, context, cluster, cluster_resource_group),
-                namespace,
-                timeout,
-                strategy=strategy,
-            )
+            aks_target(cluster(), namespace, timeout, strategy=strategy)
             if target == "aks"
             else open_deploy_target("local", state=state, host=host, port=port)
         ),

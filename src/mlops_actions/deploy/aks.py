@@ -44,7 +44,7 @@ from mlops_actions.deploy.rollout import progressing, revision
 from mlops_actions.deploy.smoke import SmokeResult, check_smoke, smoke_test
 from mlops_actions.deploy.workload import RolloutFailed, Workload
 from mlops_actions.deploy.strategies import COLOURS
-from mlops_actions.errors import BackendError, CheckFailed, UsageError
+from mlops_actions.errors import BackendError, UsageError
 from mlops_actions.image.dockerfile import PORT
 from mlops_actions.jsonio import read_json, write_json
 
@@ -217,10 +217,7 @@ class AksTarget(DeployTarget):
             stable.await_rollout()
             result = self.smoke_service(smoke)
             if result is not None and not result.ok:
-                raise CheckFailed(
-                    f"{result.summary()}; rolled back",
-                    detail="\n".join(result.mismatches) or None,
-                )
+                raise result.failed("; rolled back")
         except BaseException as exc:
             # Ctrl-C and internal errors too: an unchecked revision must not
             # keep taking traffic
@@ -323,7 +320,7 @@ class AksTarget(DeployTarget):
             deployment=work.name,
             revision=revision(live),
             image=str(containers[0].get("image", "")),
-            started=time.time(),
+            started=work.started(live) or time.time(),
             strategy=self.strategy,
         )
 

@@ -116,8 +116,17 @@ class Verdict:
     canary_p95: float | None
     stable_requests: int
     stable_p95: float | None
+    #: False when it failed before the bake's figures were read
+    measured: bool = True
+
+    @classmethod
+    def refused(cls, reason: str) -> Verdict:
+        """Failed before the bake's figures were read."""
+        return cls(False, (reason,), 0, None, None, 0, None, measured=False)
 
     def summary(self) -> str:
+        if not self.measured:
+            return "; ".join(self.reasons)
         rate = _percent(self.canary_error_rate)
         shown = (
             f"canary answered {self.canary_requests} requests, {rate} errors, "

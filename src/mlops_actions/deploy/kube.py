@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +217,7 @@ class Kube:
         Raises OSError when the API server does not answer."""
         from kubernetes.client.exceptions import ApiException
 
-        url = f"/api/v1/namespaces/{namespace}/{where}:{port}/proxy/{path.lstrip('/')}"
+        url = f"{_proxy_path(namespace, where, port)}/{path.lstrip('/')}"
         headers = {"Accept": "*/*", "Content-Type": "application/json"}
         try:
             answer = self.client.call_api(
@@ -242,8 +242,11 @@ class Kube:
 
     def proxy_url(self, namespace: str, service: str, port: str) -> str:
         """The URL of ``service`` through the API server's service proxy."""
-        where = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
-        return self.host + where
+        return self.host + _proxy_path(namespace, f"services/{service}", port)
+
+
+def _proxy_path(namespace: str, where: str, port: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/{where}:{port}/proxy"
 
 
 def _api_error(method: str, path: str, exc: Any) -> str:
@@ -261,20 +264,19 @@ def _api_error(method: str, path: str, exc: Any) -> str:
     return f"the Kubernetes API answered {exc.status} to {method} {path}: {first}"
 
 
-def events_of(
-    kube: Kube, namespace: str, names: Iterator[str] | list[str]
-) -> list[str]:
-    """The recent events of the named objects, oldest first, one line each."""
+def events_of(kube: Kube, namespace: str, names: Iterable[str]) -> list[str]:
+    """The recent events of the named objects, oldest first, one line each
+    (one list of the namespace's events, not one per object)."""
+    wanted = set(names)
     lines: list[tuple[str, str]] = []
-    for name in names:
-        for event in kube.list(
-            "Event", namespace, fields={"involvedObject.name": name}
-        ):
-            when = event.get("lastTimestamp") or event.get("eventTime") or ""
-            obj = event.get("involvedObject") or {}
-            line = (
-                f"{obj.get('kind', '')}/{obj.get('name', name)}: "
-                f"{event.get('reason', '')}: {event.get('message', '')}"
-            )
-            lines.append((str(when), line))
+    for event in kube.list("Event", namespace):
+        obj = event.get("involvedObject") or {}
+        if obj.get("name") not in wanted:
+            continue
+        when = event.get("lastTimestamp") or event.get("eventTime") or ""
+        line = (
+            f"{obj.get('kind', '')}/{obj.get('name')}: "
+            f"{event.get('reason', '')}: {event.get('message', '')}"
+        )
+        lines.append((str(when), line))
     return [line for _, line in sorted(lines)[-20:]]

@@ -16,7 +16,7 @@ from typing import Any
 from mlops_actions.deploy import local
 from mlops_actions.deploy.base import Deployed, DeployTarget, ModelRef
 from mlops_actions.deploy.smoke import check_smoke, smoke_test
-from mlops_actions.errors import CheckFailed, UsageError
+from mlops_actions.errors import UsageError
 from mlops_actions.jsonio import read_json, write_json
 
 RECORD = "deploy/deploy.json"
@@ -58,10 +58,7 @@ class LocalTarget(DeployTarget):
         try:
             result = smoke_test(deployment.url, smoke) if smoke is not None else None
             if result is not None and not result.ok:
-                raise CheckFailed(
-                    f"{result.summary()}; the scorer at {deployment.url} was stopped",
-                    detail="\n".join(result.mismatches) or None,
-                )
+                raise result.failed(f"; the scorer at {deployment.url} was stopped")
             done = Deployed(self.name, deployment, result, model.name)
             self._record(done)
         except BaseException:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_actions.errors import UsageError
+from mlops_actions.errors import CheckFailed, UsageError
 
 TOLERANCE = 1e-6
 RELATIVE_TOLERANCE = 1e-9
@@ -55,6 +55,13 @@ class SmokeResult:
         if self.shape_only:
             return f"smoke test passed: {rows} (shape only: no recorded answers)"
         return f"smoke test passed: {rows} as recorded"
+
+    def failed(self, consequence: str) -> CheckFailed:
+        """The error a failed smoke test raises: the summary, then what
+        ``consequence`` says came of it, every mismatch in the detail."""
+        return CheckFailed(
+            f"{self.summary()}{consequence}", detail="\n".join(self.mismatches) or None
+        )
 
 
 def describe(result: SmokeResult | None) -> str:

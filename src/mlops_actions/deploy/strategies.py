@@ -94,16 +94,10 @@ def _bake(
             result = target.smoke_pod(pods[sent % len(pods)], smoke)
             sent += 1
             if not result.ok:
-                failed = judging.Verdict(
-                    False,
-                    (f"smoke test: {result.summary()}",),
-                    sent,
-                    None,
-                    None,
-                    0,
-                    None,
+                return (
+                    judging.Verdict.refused(f"smoke test: {result.summary()}"),
+                    result,
                 )
-                return failed, result
         if time.monotonic() >= deadline:
             break
         time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
@@ -168,10 +162,7 @@ def blue_green(
         target.say(f"blue-green: {live} already serves this image; not switched")
         result = target.smoke_service(smoke)
         if result is not None and not result.ok:
-            raise CheckFailed(
-                f"{result.summary()} (the image {live} has been serving)",
-                detail="\n".join(result.mismatches) or None,
-            )
+            raise result.failed(f" ({live} has been serving this image)")
         return live, result
     colour = "green" if live == "blue" else "blue"
     if live is not None:
@@ -187,7 +178,7 @@ def blue_green(
         work.await_rollout(f"the rollout of {colour}")
         result = _smoke_each_pod(target, work, smoke)
     except BaseException as exc:
-        _put_back(target, work, before)
+        work.restore(before)  # the idle colour as it was: gone, or as before
         kept = f"{live} serves as before" if live else "nothing served before"
         if isinstance(exc, RolloutFailed):
             raise RolloutFailed(f"{exc.message}; {kept}", detail=exc.detail)
@@ -200,12 +191,9 @@ def blue_green(
     if after is not None and not after.ok:
         if live is not None:
             _select(target, live)
-        _put_back(target, work, before)
+        work.restore(before)
         back = f"switched back to {live}" if live else f"{colour} removed"
-        raise CheckFailed(
-            f"{after.summary()} through the Service; {back}",
-            detail="\n".join(after.mismatches) or None,
-        )
+        raise after.failed(f" through the Service; {back}")
     return colour, result
 
 
@@ -239,10 +227,7 @@ def _smoke_each_pod(
         result = target.smoke_pod(name, smoke)
         target.say(f"smoke test of pod {name}: {'passed' if result.ok else 'failed'}")
         if not result.ok:
-            raise CheckFailed(
-                f"{result.summary()} (pod {name}); the Service was not switched",
-                detail="\n".join(result.mismatches) or None,
-            )
+            raise result.failed(f" (pod {name}); the Service was not switched")
     return result
 
 
@@ -259,14 +244,6 @@ def _select(target: AksTarget, track: str) -> None:
     selector = manifests.service_selector(target.settings, track)
     values = {"/spec/selector": selector}
     target.kube.replace_fields("Service", target.namespace, target.service, values)
-
-
-def _put_back(target: AksTarget, work: Workload, before: dict[str, Any] | None) -> None:
-    """The idle colour as it was: gone, or its earlier revision."""
-    if before is None:
-        work.delete()
-    else:
-        work.restore(before)
 
 
 def _remove(target: AksTarget, work: Workload) -> None:

@@ -9,6 +9,7 @@ second undo returns to where the first started.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -140,6 +141,15 @@ class Workload:
             if revision(rs) == current and SERVED not in _annotations(rs):
                 name = rs["metadata"]["name"]
                 self.kube.patch("ReplicaSet", self.namespace, name, stamp)
+
+    def started(self, live: Mapping[str, Any]) -> float | None:
+        """When the current revision's ReplicaSet was made (epoch seconds)."""
+        current = revision(live)
+        for rs in self.replica_sets(live):
+            made = (rs.get("metadata") or {}).get("creationTimestamp")
+            if revision(rs) == current and made:
+                return datetime.fromisoformat(made.replace("Z", "+00:00")).timestamp()
+        return None
 
     def scale(self, replicas: int) -> None:
         patch = {"spec": {"replicas": replicas}}

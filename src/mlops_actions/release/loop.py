@@ -37,6 +37,11 @@ from mlops_actions.records.gate import PASSING
 from mlops_actions.records.pipeline import RunRecord
 from mlops_actions.registry.base import Audit, ModelVersion, Registry, current_commit
 
+NEEDS_IMAGE = (
+    "--target {target} deploys an image: pass --image-tag REPOSITORY:TAG to build "
+    "and push one"
+)
+
 
 @dataclass(frozen=True)
 class ReleaseRequest:
@@ -78,10 +83,7 @@ def release(
     its reference by digest: what a target that runs images (``aks``)
     deploys."""
     if not target.loads_model and images is None:
-        raise UsageError(
-            f"--target {target.name} deploys an image: pass --image-tag "
-            "REPOSITORY:TAG to build and push one"
-        )
+        raise UsageError(NEEDS_IMAGE.format(target=target.name))
     rules = load_rules(request.rules)  # a bad gate.yml stops us before training
     names = output_names(
         rules, model=request.model_output, metrics=request.metrics_output
